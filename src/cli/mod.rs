@@ -1,0 +1,159 @@
+//! The command-line front end: argument definitions, one file per command group, output writers and
+//! the exit-code decision.
+//!
+//! Arguments are turned into library calls here and nowhere else; the library never sees clap. The
+//! exit code is decided in one place, [`exit_code`]: 0 success, 1 a negative verdict (a failing gate,
+//! a broken registry chain, a failed verification), 2 usage, input or tool errors.
+
+mod dataset;
+mod demo;
+mod intervention;
+pub mod output;
+mod registry;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::storage::Store;
+
+/// What a command concluded, when it ran to completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success: exit 0.
+    Success,
+    /// A negative verdict: exit 1.
+    Failure,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "overlap",
+    version,
+    about = "Governance for preference-learning data: overlap analysis, SLO gates, intervention design and signed reports",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The SQLite database file.
+    #[arg(long, global = true, env = "OVERLAP_DB", default_value = "overlap.db")]
+    pub db: PathBuf,
+    /// Who is acting (recorded in history); defaults to OVERLAP_ACTOR, then the OS user.
+    #[arg(long, global = true, env = "OVERLAP_ACTOR")]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database (or bring an existing one up to date).
+    Init,
+    /// Register, version, retire interventions and record their acceptance.
+    #[command(subcommand)]
+    Intervention(intervention::InterventionCommand),
+    /// The registry's hash-chained history.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// Import, list, show, diff and export immutable dataset versions.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
+    /// Build a complete example from the embedded default and print what to run next.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    exit_code(run(cli))
+}
+
+/// The single place where results become exit codes.
+pub fn exit_code(result: Result<Outcome>) -> ExitCode {
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Context shared by commands: where the database is and who acts.
+pub struct Context {
+    pub db: PathBuf,
+    pub actor: String,
+}
+
+impl Context {
+    pub fn open(&self) -> Result<Store> {
+        Ok(Store::open(&self.db)?)
+    }
+
+    /// The current time as RFC 3339 UTC, read once per command at the edge.
+    pub fn now(&self) -> String {
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
+fn default_actor() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let ctx = Context {
+        db: cli.db,
+        actor: cli
+            .actor
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(default_actor),
+    };
+    match cli.command {
+        Command::Init => {
+            let (_, before) = Store::init(&ctx.db)?;
+            let now = crate::storage::schema_version();
+            if before == 0 {
+                println!("created {} (schema version {now})", ctx.db.display());
+            } else if before < now {
+                println!(
+                    "upgraded {} from schema version {before} to {now}",
+                    ctx.db.display()
+                );
+            } else {
+                println!(
+                    "{} is already initialized (schema version {now})",
+                    ctx.db.display()
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Intervention(cmd) => intervention::run(&ctx, cmd),
+        Command::Registry(cmd) => registry::run(&ctx, cmd),
+        Command::Dataset(cmd) => dataset::run(&ctx, cmd),
+        Command::Demo(args) => demo::run(&ctx, args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,239 @@
+//! CSV comparison records: the JSONL fields flattened into columns (DESIGN §3).
+//!
+//! Columns: `id,bucket,group,prompt_id,label,labeler,a.intervention,b.intervention`, then
+//! `a.<feature>…,b.<feature>…` or `delta.<feature>…`, optionally `prompt,a.text,b.text`. Feature order
+//! is the column order. Empty cells of optional columns mean "absent".
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use super::record::{RawFeatures, RawLabel, RawRecord};
+use super::{ImportError, Validator};
+
+const FIXED: &[&str] = &[
+    "id",
+    "bucket",
+    "group",
+    "prompt_id",
+    "label",
+    "labeler",
+    "a.intervention",
+    "b.intervention",
+    "prompt",
+    "a.text",
+    "b.text",
+];
+
+struct Layout {
+    fixed: HashMap<&'static str, usize>,
+    a: Vec<(String, usize)>,
+    b: Vec<(String, usize)>,
+    delta: Vec<(String, usize)>,
+}
+
+fn layout(v: &mut Validator<'_>, header: &csv::StringRecord) -> Option<Layout> {
+    let mut l = Layout {
+        fixed: HashMap::new(),
+        a: Vec::new(),
+        b: Vec::new(),
+        delta: Vec::new(),
+    };
+    let before = v.problems.total;
+    for (i, col) in header.iter().enumerate() {
+        let col = col.trim();
+        if let Some(fixed) = FIXED.iter().find(|f| **f == col) {
+            if l.fixed.insert(fixed, i).is_some() {
+                v.problem(1, Some(col), "column appears twice");
+            }
+        } else if let Some(f) = col.strip_prefix("a.") {
+            l.a.push((f.to_string(), i));
+        } else if let Some(f) = col.strip_prefix("b.") {
+            l.b.push((f.to_string(), i));
+        } else if let Some(f) = col.strip_prefix("delta.") {
+            l.delta.push((f.to_string(), i));
+        } else {
+            v.problem(
+                1,
+                Some(col),
+                "unknown column (expected id, bucket, group, prompt_id, label, labeler, a.intervention, b.intervention, a.<feature>, b.<feature> or delta.<feature>, prompt, a.text, b.text)",
+            );
+        }
+    }
+    for required in ["id", "label"] {
+        if !l.fixed.contains_key(required) {
+            v.problem(1, Some(required), "missing required column");
+        }
+    }
+    let names = |cols: &[(String, usize)]| cols.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    match (l.a.is_empty() && l.b.is_empty(), l.delta.is_empty()) {
+        (true, true) => v.problem(
+            1,
+            None,
+            "no feature columns: expected a.<feature> and b.<feature> columns, or delta.<feature>",
+        ),
+        (false, false) => v.problem(
+            1,
+            None,
+            "give either per-side feature columns (a.*, b.*) or delta.* columns, not both",
+        ),
+        (false, true) => {
+            let (mut a, mut b) = (names(&l.a), names(&l.b));
+            a.sort();
+            b.sort();
+            if a != b {
+                let only_a: Vec<&str> = a
+                    .iter()
+                    .filter(|x| !b.contains(x))
+                    .map(String::as_str)
+                    .collect();
+                let only_b: Vec<&str> = b
+                    .iter()
+                    .filter(|x| !a.contains(x))
+                    .map(String::as_str)
+                    .collect();
+                v.problem(
+                    1,
+                    None,
+                    format!(
+                        "sides a and b must have the same features (only in a: [{}]; only in b: [{}])",
+                        only_a.join(", "),
+                        only_b.join(", ")
+                    ),
+                );
+            } else {
+                v.declare_features(&names(&l.a));
+            }
+        }
+        (true, false) => v.declare_features(&names(&l.delta)),
+    }
+    (v.problems.total == before).then_some(l)
+}
+
+fn cell<'r>(rec: &'r csv::StringRecord, l: &Layout, col: &str) -> Option<&'r str> {
+    let i = *l.fixed.get(col)?;
+    rec.get(i).filter(|s| !s.is_empty())
+}
+
+fn values(
+    v: &mut Validator<'_>,
+    line: u64,
+    rec: &csv::StringRecord,
+    cols: &[(String, usize)],
+    prefix: &str,
+) -> Option<Vec<(String, f64)>> {
+    let mut out = Vec::with_capacity(cols.len());
+    let mut ok = true;
+    for (name, i) in cols {
+        let raw = rec.get(*i).unwrap_or("").trim();
+        match raw.parse::<f64>() {
+            Ok(x) if x.is_finite() => out.push((name.clone(), x)),
+            Ok(_) => {
+                v.problem(
+                    line,
+                    Some(&format!("{prefix}.{name}")),
+                    format!("expected a finite number, found '{raw}'"),
+                );
+                ok = false;
+            }
+            Err(_) if raw.is_empty() => {
+                v.problem(
+                    line,
+                    Some(&format!("{prefix}.{name}")),
+                    "missing value: every feature must be present",
+                );
+                ok = false;
+            }
+            Err(_) => {
+                v.problem(
+                    line,
+                    Some(&format!("{prefix}.{name}")),
+                    format!("expected a number, found '{raw}'"),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+pub(crate) fn read<'a>(
+    input: Box<dyn BufRead>,
+    v: &mut Validator<'a>,
+    emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
+    let header = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            v.problem(1, None, format!("cannot read the CSV header: {e}"));
+            return Ok(());
+        }
+    };
+    if header.is_empty() || (header.len() == 1 && header.get(0) == Some("")) {
+        v.problem(0, None, "the input holds no records");
+        return Ok(());
+    }
+    let Some(l) = layout(v, &header) else {
+        return Ok(());
+    };
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let msg = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!("expected {expected_len} columns like the header, found {len}"),
+                    csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
+                    _ => format!("invalid CSV: {e}"),
+                };
+                v.problem(line, None, msg);
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        let before = v.problems.total;
+        let features = if l.delta.is_empty() {
+            let a = values(v, line, &rec, &l.a, "a");
+            let b = values(v, line, &rec, &l.b, "b");
+            match (a, b) {
+                (Some(a), Some(b)) => RawFeatures::Sides { a, b },
+                _ => RawFeatures::Invalid,
+            }
+        } else {
+            values(v, line, &rec, &l.delta, "delta")
+                .map_or(RawFeatures::Invalid, RawFeatures::Delta)
+        };
+        let label = cell(&rec, &l, "label").map_or(RawLabel::Missing, RawLabel::from_text);
+        let owned = |c: Option<&str>| c.map(str::to_string);
+        let raw = RawRecord {
+            id: owned(cell(&rec, &l, "id")),
+            bucket: owned(cell(&rec, &l, "bucket")),
+            group: owned(cell(&rec, &l, "group")),
+            prompt_id: owned(cell(&rec, &l, "prompt_id")),
+            label,
+            labeler: owned(cell(&rec, &l, "labeler")),
+            a_intervention: owned(cell(&rec, &l, "a.intervention")),
+            b_intervention: owned(cell(&rec, &l, "b.intervention")),
+            features: if v.problems.total > before {
+                RawFeatures::Invalid
+            } else {
+                features
+            },
+            prompt: owned(cell(&rec, &l, "prompt")),
+            a_text: owned(cell(&rec, &l, "a.text")),
+            b_text: owned(cell(&rec, &l, "b.text")),
+        };
+        emit(v, line, raw)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Writing comparisons back out in the import formats, so that re-importing an export reproduces
+//! the version's digest (numbers are written in their shortest round-tripping form).
+
+use std::io::Write;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::{Comparison, FeatureSchema, FeatureValues};
+
+fn features_object(schema: &FeatureSchema, values: &[f64]) -> Value {
+    let mut m = Map::new();
+    for (name, v) in schema.features.iter().zip(values) {
+        m.insert(name.clone(), json!(v));
+    }
+    Value::Object(m)
+}
+
+/// One comparison as a JSON Lines record (DESIGN §3 field order).
+pub fn jsonl_record(schema: &FeatureSchema, c: &Comparison) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(c.id));
+    m.insert("bucket".into(), json!(c.bucket));
+    if let Some(g) = &c.group {
+        m.insert("group".into(), json!(g));
+    }
+    if let Some(p) = &c.prompt_id {
+        m.insert("prompt_id".into(), json!(p));
+    }
+    let side = |intervention: &Option<String>, features: Option<&[f64]>, text: &Option<String>| {
+        let mut s = Map::new();
+        s.insert("intervention".into(), json!(intervention));
+        if let Some(f) = features {
+            s.insert("features".into(), features_object(schema, f));
+        }
+        if let Some(t) = text {
+            s.insert("text".into(), json!(t));
+        }
+        Value::Object(s)
+    };
+    match &c.values {
+        FeatureValues::Sides { a, b } => {
+            m.insert("a".into(), side(&c.a_intervention, Some(a), &c.a_text));
+            m.insert("b".into(), side(&c.b_intervention, Some(b), &c.b_text));
+        }
+        FeatureValues::Delta(d) => {
+            if c.a_intervention.is_some() || c.a_text.is_some() {
+                m.insert("a".into(), side(&c.a_intervention, None, &c.a_text));
+            }
+            if c.b_intervention.is_some() || c.b_text.is_some() {
+                m.insert("b".into(), side(&c.b_intervention, None, &c.b_text));
+            }
+            m.insert("delta".into(), features_object(schema, d));
+        }
+    }
+    m.insert("label".into(), json!(c.label));
+    if let Some(l) = &c.labeler {
+        m.insert("labeler".into(), json!(l));
+    }
+    if let Some(p) = &c.prompt {
+        m.insert("prompt".into(), json!(p));
+    }
+    Value::Object(m)
+}
+
+/// Writes CSV rows with a fixed header chosen from the version's shape.
+pub struct CsvExporter<W: Write> {
+    writer: csv::Writer<W>,
+    delta: bool,
+    texts: bool,
+}
+
+impl<W: Write> CsvExporter<W> {
+    pub fn new(out: W, schema: &FeatureSchema, delta: bool, texts: bool) -> csv::Result<Self> {
+        let mut writer = csv::Writer::from_writer(out);
+        let mut header: Vec<String> = [
+            "id",
+            "bucket",
+            "group",
+            "prompt_id",
+            "label",
+            "labeler",
+            "a.intervention",
+            "b.intervention",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if delta {
+            header.extend(schema.features.iter().map(|f| format!("delta.{f}")));
+        } else {
+            header.extend(schema.features.iter().map(|f| format!("a.{f}")));
+            header.extend(schema.features.iter().map(|f| format!("b.{f}")));
+        }
+        if texts {
+            header.extend(["prompt", "a.text", "b.text"].iter().map(|s| s.to_string()));
+        }
+        writer.write_record(&header)?;
+        Ok(CsvExporter {
+            writer,
+            delta,
+            texts,
+        })
+    }
+
+    pub fn write(&mut self, c: &Comparison) -> csv::Result<()> {
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+        let mut row = vec![
+            c.id.clone(),
+            c.bucket.clone(),
+            opt(&c.group),
+            opt(&c.prompt_id),
+            c.label.to_string(),
+            opt(&c.labeler),
+            opt(&c.a_intervention),
+            opt(&c.b_intervention),
+        ];
+        match (&c.values, self.delta) {
+            (FeatureValues::Delta(d), true) => row.extend(d.iter().map(|v| v.to_string())),
+            (FeatureValues::Sides { a, b }, false) => {
+                row.extend(a.iter().map(|v| v.to_string()));
+                row.extend(b.iter().map(|v| v.to_string()));
+            }
+            _ => {
+                return Err(csv::Error::from(std::io::Error::other(
+                    "this version mixes per-side and delta records: export it as jsonl",
+                )));
+            }
+        }
+        if self.texts {
+            row.extend([opt(&c.prompt), opt(&c.a_text), opt(&c.b_text)]);
+        }
+        self.writer.write_record(&row)
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}

@@ -1,0 +1,314 @@
+//! JSON Lines comparison records (DESIGN §3): one object per line, per-side `features` or `delta`.
+
+use std::io::BufRead;
+
+use serde_json::{Map, Value};
+
+use super::record::{RawFeatures, RawLabel, RawRecord};
+use super::{ImportError, Validator};
+
+const TOP_FIELDS: &[&str] = &[
+    "id",
+    "bucket",
+    "group",
+    "prompt_id",
+    "label",
+    "labeler",
+    "a",
+    "b",
+    "delta",
+    "prompt",
+];
+const SIDE_FIELDS: &[&str] = &["intervention", "features", "text"];
+
+/// Reads every line, handing parsed records to `emit`; syntax and shape problems go to `v`.
+pub(crate) fn read<'a>(
+    mut input: Box<dyn BufRead>,
+    v: &mut Validator<'a>,
+    emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut buf = String::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let n = input
+            .read_line(&mut buf)
+            .map_err(|source| ImportError::Io {
+                file: v.file.clone(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let text = buf.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(e) => {
+                v.problem(line, None, format!("invalid JSON: {e}"));
+                continue;
+            }
+        };
+        let Value::Object(obj) = value else {
+            v.problem(line, None, "expected a JSON object");
+            continue;
+        };
+        if let Some(raw) = parse_record(v, line, &obj) {
+            emit(v, line, raw)?;
+        }
+    }
+    Ok(())
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn opt_string(
+    v: &mut Validator<'_>,
+    line: u64,
+    obj: &Map<String, Value>,
+    field: &str,
+) -> Option<String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            v.problem(
+                line,
+                Some(field),
+                format!("expected a string, found {}", describe(other)),
+            );
+            None
+        }
+    }
+}
+
+fn features(
+    v: &mut Validator<'_>,
+    line: u64,
+    field: &str,
+    value: &Value,
+) -> Option<Vec<(String, f64)>> {
+    let Value::Object(map) = value else {
+        v.problem(
+            line,
+            Some(field),
+            format!(
+                "expected an object of feature values, found {}",
+                describe(value)
+            ),
+        );
+        return None;
+    };
+    if map.is_empty() {
+        v.problem(line, Some(field), "expected at least one feature");
+        return None;
+    }
+    let mut out = Vec::with_capacity(map.len());
+    let mut ok = true;
+    for (name, x) in map {
+        match x.as_f64() {
+            Some(x) => out.push((name.clone(), x)),
+            None => {
+                v.problem(
+                    line,
+                    Some(&format!("{field}.{name}")),
+                    format!("expected a finite number, found {}", describe(x)),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+struct ParsedSide {
+    intervention: Option<String>,
+    features: Option<Vec<(String, f64)>>,
+    text: Option<String>,
+}
+
+fn side(v: &mut Validator<'_>, line: u64, name: &str, value: &Value) -> Option<ParsedSide> {
+    let Value::Object(obj) = value else {
+        v.problem(
+            line,
+            Some(name),
+            format!(
+                "expected an object with intervention, features and text, found {}",
+                describe(value)
+            ),
+        );
+        return None;
+    };
+    for key in obj.keys() {
+        if !SIDE_FIELDS.contains(&key.as_str()) {
+            v.problem(
+                line,
+                Some(&format!("{name}.{key}")),
+                format!(
+                    "unknown field (expected one of: {})",
+                    SIDE_FIELDS.join(", ")
+                ),
+            );
+        }
+    }
+    let field = |k: &str| format!("{name}.{k}");
+    let intervention = match obj.get("intervention") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            v.problem(
+                line,
+                Some(&field("intervention")),
+                format!(
+                    "expected an intervention name or null, found {}",
+                    describe(other)
+                ),
+            );
+            None
+        }
+    };
+    let text = match obj.get("text") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            v.problem(
+                line,
+                Some(&field("text")),
+                format!("expected a string, found {}", describe(other)),
+            );
+            None
+        }
+    };
+    let features = obj
+        .get("features")
+        .and_then(|f| features(v, line, &field("features"), f));
+    Some(ParsedSide {
+        intervention,
+        features,
+        text,
+    })
+}
+
+fn parse_record(v: &mut Validator<'_>, line: u64, obj: &Map<String, Value>) -> Option<RawRecord> {
+    let before = v.problems.total;
+    for key in obj.keys() {
+        if !TOP_FIELDS.contains(&key.as_str()) {
+            v.problem(
+                line,
+                Some(key),
+                format!("unknown field (expected one of: {})", TOP_FIELDS.join(", ")),
+            );
+        }
+    }
+    let id = match obj.get("id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        Some(other) => {
+            v.problem(
+                line,
+                Some("id"),
+                format!("expected a string id, found {}", describe(other)),
+            );
+            return None;
+        }
+        None => None,
+    };
+    let bucket = opt_string(v, line, obj, "bucket");
+    if bucket.as_deref() == Some("") {
+        v.problem(line, Some("bucket"), "expected a non-empty bucket name");
+    }
+    let label = match obj.get("label") {
+        None => RawLabel::Missing,
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map_or(RawLabel::Invalid(n.to_string()), RawLabel::from_number),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("tie") => RawLabel::Tie,
+        Some(other) => RawLabel::Invalid(match other {
+            Value::String(s) => format!("'{s}'"),
+            _ => describe(other).to_string(),
+        }),
+    };
+    let a = obj.get("a").and_then(|x| side(v, line, "a", x));
+    let b = obj.get("b").and_then(|x| side(v, line, "b", x));
+    let delta = obj.get("delta");
+    let has_side_features = a.as_ref().is_some_and(|s| s.features.is_some())
+        || b.as_ref().is_some_and(|s| s.features.is_some());
+    let raw_features = match (delta, has_side_features) {
+        (Some(_), true) => {
+            v.problem(
+                line,
+                Some("delta"),
+                "give either per-side features or delta, not both",
+            );
+            None
+        }
+        (Some(d), false) => features(v, line, "delta", d).map(RawFeatures::Delta),
+        (None, _) => match (&a, &b) {
+            (
+                Some(ParsedSide {
+                    features: Some(fa), ..
+                }),
+                Some(ParsedSide {
+                    features: Some(fb), ..
+                }),
+            ) => Some(RawFeatures::Sides {
+                a: fa.clone(),
+                b: fb.clone(),
+            }),
+            _ => {
+                if v.problems.total == before {
+                    let field = match (&a, &b) {
+                        (None, _) => "a",
+                        (_, None) => "b",
+                        (Some(sa), _) if sa.features.is_none() => "a.features",
+                        _ => "b.features",
+                    };
+                    v.problem(
+                        line,
+                        Some(field),
+                        "missing: expected per-side features (a.features and b.features) or delta",
+                    );
+                }
+                None
+            }
+        },
+    };
+    let group = opt_string(v, line, obj, "group");
+    let prompt_id = opt_string(v, line, obj, "prompt_id");
+    let labeler = opt_string(v, line, obj, "labeler");
+    let prompt = opt_string(v, line, obj, "prompt");
+    let malformed = v.problems.total > before;
+    let (a_intervention, a_text) = a.map_or((None, None), |s| (s.intervention, s.text));
+    let (b_intervention, b_text) = b.map_or((None, None), |s| (s.intervention, s.text));
+    Some(RawRecord {
+        id,
+        bucket,
+        group,
+        prompt_id,
+        label,
+        labeler,
+        a_intervention,
+        b_intervention,
+        // Pass the record on even when malformed so that its id and label are checked too; the
+        // import fails anyway because a problem was recorded.
+        features: match raw_features {
+            Some(f) if !malformed => f,
+            _ => RawFeatures::Invalid,
+        },
+        prompt,
+        a_text,
+        b_text,
+    })
+}

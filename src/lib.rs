@@ -1,0 +1,15 @@
+//! `overlap`: governance for preference-learning data.
+//!
+//! A library with a thin command-line front end (`cli`). See ARCHITECTURE.md for the code map and the
+//! invariants each module keeps.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod demo;
+pub mod ingest;
+pub mod model;
+pub mod numerics;
+pub mod storage;
+
+/// The tool version recorded in results and reports.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,5 @@
+//! Pure numerical code: BTL fit, Fisher information, eigen-decomposition, statistics, optimal
+//! designs and budget planning. No I/O, no knowledge of datasets or registries; deterministic for
+//! given inputs (and seed). Errors are typed per submodule and carry the offending input.
+
+pub mod stats;

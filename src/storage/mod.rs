@@ -1,0 +1,186 @@
+//! The only module that knows SQL: one SQLite file holding the registry, dataset versions and every
+//! recorded result.
+//!
+//! Entry points: [`Store::init`] (create or upgrade) and [`Store::open`] (existing databases only).
+//! Migrations are numbered SQL files embedded at compile time and applied in order inside one
+//! transaction; the schema version lives in `PRAGMA user_version`. Every public method that writes
+//! does so in one transaction, so a failing command leaves the content unchanged. Returns `model`
+//! types; never prints, never decides exit codes.
+
+mod datasets;
+mod registry;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use thiserror::Error;
+
+pub use datasets::{
+    DatasetSummary, Finished, ImportFailure, ImportOutcome, NewVersion, RowSink, VersionInfo,
+    VersionShape,
+};
+pub use registry::{ChainBreak, RegistryEvent};
+
+/// Numbered migrations, in order. A landed entry is never edited; add a new one instead.
+/// `tests/schema.rs` checks this list against the `migrations/` folder.
+pub const MIGRATIONS: &[(&str, &str)] =
+    &[("01-init", include_str!("../../migrations/01-init/up.sql"))];
+
+/// The schema version this binary writes and understands.
+pub fn schema_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error(
+        "no database at {0}: create one with `overlap init` (or choose another with --db / OVERLAP_DB)"
+    )]
+    Missing(PathBuf),
+    #[error(
+        "the database at {path} has schema version {found}, newer than this overlap binary knows ({known}); upgrade overlap"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database holds data this binary cannot read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl From<rusqlite::types::FromSqlError> for StorageError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        StorageError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Creates the database if needed and applies pending migrations. Returns the store and the
+    /// schema version it had before (0 for a new file).
+    pub fn init(path: &Path) -> Result<(Store, u32)> {
+        let conn = Connection::open(path)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        let before = store.user_version()?;
+        store.migrate()?;
+        Ok((store, before))
+    }
+
+    /// Opens an existing database, applying pending migrations; refuses a missing or newer one.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StorageError::Missing(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        if store.user_version()? == 0 && !store.has_table("meta")? {
+            return Err(StorageError::Missing(path.to_path_buf()));
+        }
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// An in-memory database with the full schema, for tests.
+    pub fn in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&self) -> Result<()> {
+        // Concurrent invocations wait for each other instead of failing with SQLITE_BUSY.
+        self.conn.busy_timeout(Duration::from_secs(30))?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        if self.path != Path::new(":memory:") {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
+    }
+
+    fn user_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))?)
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found = self.user_version()?;
+        let known = schema_version();
+        if found > known {
+            return Err(StorageError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        if found == known {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for (_, sql) in MIGRATIONS.iter().skip(found as usize) {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", known)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema as SQL text (tables, indexes, triggers), sorted by name, for snapshots.
+    pub fn schema_sql(&self) -> Result<String> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = String::new();
+        for sql in rows {
+            out.push_str(&sql?);
+            out.push_str(";\n");
+        }
+        Ok(out)
+    }
+}
