@@ -202,8 +202,8 @@ pub fn active(seed: u64, per_bucket: usize) -> Vec<Value> {
                 0 => (
                     (Some("shorten"), None),
                     [
-                        -1.2 + 0.3 * normal(&mut rng),
-                        0.9 + 0.3 * normal(&mut rng),
+                        -2.0 + 0.3 * normal(&mut rng),
+                        1.5 + 0.3 * normal(&mut rng),
                         0.2 * normal(&mut rng),
                         0.0,
                         -0.2 + 0.2 * normal(&mut rng),
@@ -212,8 +212,8 @@ pub fn active(seed: u64, per_bucket: usize) -> Vec<Value> {
                 1 => (
                     (Some("expand"), None),
                     [
-                        1.2 + 0.3 * normal(&mut rng),
-                        -0.9 + 0.3 * normal(&mut rng),
+                        2.0 + 0.3 * normal(&mut rng),
+                        -1.5 + 0.3 * normal(&mut rng),
                         0.2 * normal(&mut rng),
                         0.1 * normal(&mut rng),
                         0.3 + 0.2 * normal(&mut rng),

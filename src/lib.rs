@@ -4,6 +4,7 @@
 //! invariants each module keeps.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod cli;
 pub mod demo;
 pub mod ingest;

@@ -166,7 +166,8 @@ pub fn acceptance_by_bucket(cost: f64, obs: &[AcceptanceObservation]) -> Vec<Buc
     sums.into_iter()
         .map(|(bucket, (attempts, accepted))| {
             let rate = accepted as f64 / attempts as f64;
-            let (lo, hi) = wilson_interval(accepted, attempts).unwrap_or((0.0, 1.0));
+            let (lo, hi) =
+                wilson_interval(accepted, attempts).map_or((0.0, 1.0), |i| (i.lower, i.upper));
             BucketAcceptance {
                 bucket: bucket.to_string(),
                 attempts,

@@ -5,6 +5,7 @@
 //! exit code is decided in one place, [`exit_code`]: 0 success, 1 a negative verdict (a failing gate,
 //! a broken registry chain, a failed verification), 2 usage, input or tool errors.
 
+mod analyze;
 mod dataset;
 mod demo;
 mod intervention;
@@ -60,6 +61,8 @@ pub enum Command {
     /// Import, list, show, diff and export immutable dataset versions.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Fit the BTL model and measure overlap per risk bucket.
+    Analyze(analyze::AnalyzeArgs),
     /// Build a complete example from the embedded default and print what to run next.
     Demo(demo::DemoArgs),
 }
@@ -74,7 +77,28 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    exit_code(run(cli))
+    let code = exit_code(run(cli));
+    report_peak_memory();
+    code
+}
+
+/// With OVERLAP_REPORT_PEAK_MEMORY set, prints the process's peak resident memory (VmHWM) to stderr,
+/// so benchmarks can measure the real binary without extra tools.
+fn report_peak_memory() {
+    if std::env::var_os("OVERLAP_REPORT_PEAK_MEMORY").is_none() {
+        return;
+    }
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        });
+    match peak {
+        Some(kb) => eprintln!("peak memory: {kb} kB"),
+        None => eprintln!("peak memory: n/a"),
+    }
 }
 
 /// The single place where results become exit codes.
@@ -143,6 +167,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Intervention(cmd) => intervention::run(&ctx, cmd),
         Command::Registry(cmd) => registry::run(&ctx, cmd),
         Command::Dataset(cmd) => dataset::run(&ctx, cmd),
+        Command::Analyze(args) => analyze::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
     }
 }

@@ -2,4 +2,6 @@
 //! designs and budget planning. No I/O, no knowledge of datasets or registries; deterministic for
 //! given inputs (and seed). Errors are typed per submodule and carry the offending input.
 
+pub mod btl;
+pub mod eigen;
 pub mod stats;

@@ -9,6 +9,7 @@
 
 mod datasets;
 mod registry;
+mod results;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,11 +22,17 @@ pub use datasets::{
     VersionShape,
 };
 pub use registry::{ChainBreak, RegistryEvent};
+pub use results::{EvaluationRecord, NewEvaluation};
 
 /// Numbered migrations, in order. A landed entry is never edited; add a new one instead.
 /// `tests/schema.rs` checks this list against the `migrations/` folder.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("01-init", include_str!("../../migrations/01-init/up.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("01-init", include_str!("../../migrations/01-init/up.sql")),
+    (
+        "02-results",
+        include_str!("../../migrations/02-results/up.sql"),
+    ),
+];
 
 /// The schema version this binary writes and understands.
 pub fn schema_version() -> u32 {

@@ -1,0 +1,675 @@
+//! Turns a dataset version into the per-bucket overlap metrics of DESIGN §2 using `numerics`.
+//!
+//! Entry points: [`analyze`] (BTL fit, then one streaming pass that accumulates per-bucket and
+//! per-arm information, geometry and quadrant counts) and [`drift`] (a version against a baseline).
+//! Rows are standardized by the schema's frozen scales first, so every number is in the units of
+//! DESIGN §2. Unidentified directions are findings (`unidentified: true`), never NaN. No SQL and no
+//! printing: callers load the data and decide what to show.
+
+pub mod service;
+mod words;
+
+use std::collections::BTreeMap;
+
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+use thiserror::Error;
+
+pub use words::direction_in_words;
+
+use crate::model::analysis::{
+    AnalysisParams, ArmShare, BucketAnalysis, BucketDrift, DriftReport, FeatureInfo, FitMode,
+    FitReport, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
+};
+use crate::model::dataset::VersionData;
+use crate::model::named::NamedValues;
+use crate::model::{AcceptanceObservation, Arm};
+use crate::numerics::btl::{BtlError, FitOptions, MomentError, SecondMoment, curvature, fit_btl};
+use crate::numerics::eigen::{EigenError, SymEigen, sym_eigen};
+use crate::numerics::stats::{
+    StatsError, angle_degrees, ks_distance, relative_frobenius, wilson_interval,
+};
+use crate::storage::VersionInfo;
+
+/// Rows per parallel work unit; partial sums are merged in chunk order so results are
+/// bit-identical from run to run whatever the thread count.
+const CHUNK_ROWS: usize = 16_384;
+
+#[derive(Debug, Error)]
+pub enum AnalysisError {
+    #[error("{dataset}: {source}")]
+    Fit {
+        dataset: String,
+        #[source]
+        source: BtlError,
+    },
+    #[error("bucket '{bucket}': {source}")]
+    BucketFit {
+        bucket: String,
+        #[source]
+        source: BtlError,
+    },
+    #[error(transparent)]
+    Eigen(#[from] EigenError),
+    #[error(transparent)]
+    Moment(#[from] MomentError),
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// What analysis needs from the registry: each intervention's current cost and its acceptance
+/// observations.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryView {
+    pub interventions: BTreeMap<String, (f64, Vec<AcceptanceObservation>)>,
+}
+
+/// The per-arm information of a bucket: M̂_{k,r} = (1/n_{k,r}) Σ g(ŵᵀΔφ̃) Δφ̃Δφ̃ᵀ.
+#[derive(Debug, Clone)]
+pub struct ArmInformation {
+    pub arm: String,
+    pub n: u64,
+    pub matrix: DMatrix<f64>,
+}
+
+/// Summed information of a bucket and its arms, for the design and planning solvers.
+#[derive(Debug, Clone)]
+pub struct BucketInformation {
+    pub bucket: String,
+    pub n: u64,
+    /// S_k = Σ g Δφ̃Δφ̃ᵀ (no ridge) = n_k·Î_k without λ_I.
+    pub summed: DMatrix<f64>,
+    /// Arms with data, sorted by name.
+    pub arms: Vec<ArmInformation>,
+}
+
+/// An analysis with the matrices the solvers need and the weights used per bucket.
+#[derive(Debug, Clone)]
+pub struct Analyzed {
+    pub analysis: VersionAnalysis,
+    pub information: Vec<BucketInformation>,
+    /// Standardized ŵ used for each bucket (same vector for every bucket when pooled), sorted like
+    /// `analysis.buckets`.
+    pub weights: Vec<Vec<f64>>,
+}
+
+/// Δφ̃ = Δφ / s, row-major.
+pub fn standardize(data: &VersionData, scales: &[f64]) -> Vec<f64> {
+    let d = data.d;
+    let mut out = data.delta.clone();
+    for row in out.chunks_exact_mut(d.max(1)) {
+        for (x, s) in row.iter_mut().zip(scales) {
+            *x /= s;
+        }
+    }
+    out
+}
+
+/// Per-chunk partial sums.
+struct Partial {
+    info: Vec<SecondMoment>,
+    geometry: Vec<SecondMoment>,
+    /// bucket × arm, row-major.
+    arm_info: Vec<SecondMoment>,
+    labels: Vec<u64>,
+    /// bucket × pair × [++, +-, -+, --, zero].
+    quadrants: Vec<[u64; 5]>,
+}
+
+impl Partial {
+    fn new(d: usize, buckets: usize, arms: usize, pairs: usize) -> Self {
+        Partial {
+            info: (0..buckets).map(|_| SecondMoment::new(d)).collect(),
+            geometry: (0..buckets).map(|_| SecondMoment::new(d)).collect(),
+            arm_info: (0..buckets * arms).map(|_| SecondMoment::new(d)).collect(),
+            labels: vec![0; buckets],
+            quadrants: vec![[0; 5]; buckets * pairs],
+        }
+    }
+
+    fn merge(&mut self, other: &Partial) -> Result<(), MomentError> {
+        for (a, b) in self.info.iter_mut().zip(&other.info) {
+            a.merge(b)?;
+        }
+        for (a, b) in self.geometry.iter_mut().zip(&other.geometry) {
+            a.merge(b)?;
+        }
+        for (a, b) in self.arm_info.iter_mut().zip(&other.arm_info) {
+            a.merge(b)?;
+        }
+        for (a, b) in self.labels.iter_mut().zip(&other.labels) {
+            *a += b;
+        }
+        for (a, b) in self.quadrants.iter_mut().zip(&other.quadrants) {
+            for k in 0..5 {
+                a[k] += b[k];
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fit_report(
+    w: &[f64],
+    features: &[String],
+    scales: &[f64],
+    fit: &crate::numerics::btl::BtlFit,
+    se: Option<Vec<f64>>,
+    ridge: f64,
+    n: u64,
+) -> FitReport {
+    let named = |v: &[f64]| NamedValues(features.iter().cloned().zip(v.iter().copied()).collect());
+    let raw: Vec<f64> = w.iter().zip(scales).map(|(w, s)| w / s).collect();
+    FitReport {
+        w: named(w),
+        w_raw: named(&raw),
+        se: NamedValues(
+            features
+                .iter()
+                .enumerate()
+                .map(|(j, f)| (f.clone(), se.as_ref().map(|s| s[j])))
+                .collect(),
+        ),
+        ridge,
+        iterations: fit.iterations,
+        grad_norm: fit.grad_norm,
+        objective: fit.objective,
+        n,
+    }
+}
+
+/// Standard errors from (n·Î)⁻¹ with Î = (1/n)Σ g xxᵀ + λ_I I; `None` when Î is singular.
+fn standard_errors(moment: &SecondMoment, info_ridge: f64) -> Option<Vec<f64>> {
+    let n = moment.count() as usize;
+    let information = moment.mean_matrix(info_ridge).ok()?;
+    crate::numerics::btl::standard_errors(&information, n).ok()
+}
+
+fn fit_subset(
+    rows: &[f64],
+    d: usize,
+    labels: &[u8],
+    ridge: f64,
+) -> Result<crate::numerics::btl::BtlFit, BtlError> {
+    fit_btl(
+        rows,
+        d,
+        labels,
+        &FitOptions {
+            ridge,
+            ..FitOptions::default()
+        },
+    )
+}
+
+/// The pairs whose quadrant coverage is reported: every pair when d ≤ 6, plus those requested.
+fn selected_pairs(
+    features: &[String],
+    requested: &[[String; 2]],
+) -> Result<Vec<(usize, usize)>, AnalysisError> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    if features.len() <= 6 {
+        for i in 0..features.len() {
+            for j in i + 1..features.len() {
+                out.push((i, j));
+            }
+        }
+    }
+    for [a, b] in requested {
+        let find = |f: &str| {
+            features.iter().position(|x| x == f).ok_or_else(|| {
+                AnalysisError::Input(format!(
+                    "--pair names feature '{f}', which is not in the schema ({})",
+                    features.join(", ")
+                ))
+            })
+        };
+        let (i, j) = (find(a)?, find(b)?);
+        if i == j {
+            return Err(AnalysisError::Input(format!(
+                "--pair {a}:{b} names the same feature twice"
+            )));
+        }
+        if !out.contains(&(i, j)) && !out.contains(&(j, i)) {
+            out.push((i, j));
+        }
+    }
+    Ok(out)
+}
+
+/// Analyzes one version.
+pub fn analyze(
+    info: &VersionInfo,
+    data: &VersionData,
+    registry: &RegistryView,
+    params: &AnalysisParams,
+) -> Result<Analyzed, AnalysisError> {
+    let schema = &info.schema;
+    let d = data.d;
+    if d == 0 || data.is_empty() {
+        return Err(AnalysisError::Input(format!(
+            "{} has no comparisons to analyze",
+            info.label()
+        )));
+    }
+    if !(params.ridge.is_finite() && params.ridge >= 0.0) {
+        return Err(AnalysisError::Input(format!(
+            "--ridge must be ≥ 0, found {}",
+            params.ridge
+        )));
+    }
+    if !(params.info_ridge.is_finite() && params.info_ridge >= 0.0) {
+        return Err(AnalysisError::Input(format!(
+            "--info-ridge must be ≥ 0, found {}",
+            params.info_ridge
+        )));
+    }
+    let x = standardize(data, &schema.scales);
+    let n_buckets = data.buckets.len();
+    let n_arms = data.arms.len();
+    let pairs = selected_pairs(&schema.features, &params.pairs)?;
+
+    // Weights per bucket index: pooled, or one fit per bucket.
+    let (pooled, bucket_fits) = match params.fit {
+        FitMode::Pooled => {
+            let fit = fit_subset(&x, d, &data.labels, params.ridge).map_err(|source| {
+                AnalysisError::Fit {
+                    dataset: info.label(),
+                    source,
+                }
+            })?;
+            (Some(fit), Vec::new())
+        }
+        FitMode::PerBucket => {
+            let mut fits = Vec::with_capacity(n_buckets);
+            for (b, name) in data.buckets.iter().enumerate() {
+                let (rows, labels): (Vec<&[f64]>, Vec<u8>) = (0..data.len())
+                    .filter(|&t| data.bucket[t] as usize == b)
+                    .map(|t| (&x[t * d..(t + 1) * d], data.labels[t]))
+                    .unzip();
+                let flat: Vec<f64> = rows.concat();
+                let fit = fit_subset(&flat, d, &labels, params.ridge).map_err(|source| {
+                    AnalysisError::BucketFit {
+                        bucket: name.clone(),
+                        source,
+                    }
+                })?;
+                fits.push(fit);
+            }
+            (None, fits)
+        }
+    };
+    let weights_of = |b: usize| -> &[f64] {
+        match &pooled {
+            Some(f) => &f.w,
+            None => &bucket_fits[b].w,
+        }
+    };
+
+    // One pass: per-bucket information and geometry, per-arm information, labels, quadrants.
+    let chunk_starts: Vec<usize> = (0..data.len()).step_by(CHUNK_ROWS).collect();
+    let partials: Vec<Result<Partial, MomentError>> = chunk_starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + CHUNK_ROWS).min(data.len());
+            let mut p = Partial::new(d, n_buckets, n_arms, pairs.len());
+            for t in start..end {
+                let b = data.bucket[t] as usize;
+                let r = data.arm[t] as usize;
+                let row = &x[t * d..(t + 1) * d];
+                let w = weights_of(b);
+                let margin: f64 = row.iter().zip(w).map(|(a, b)| a * b).sum();
+                let g = curvature(margin);
+                p.info[b].add(row, g)?;
+                p.geometry[b].add(row, 1.0)?;
+                p.arm_info[b * n_arms + r].add(row, g)?;
+                p.labels[b] += u64::from(data.labels[t]);
+                let raw = data.row(t);
+                for (k, &(i, j)) in pairs.iter().enumerate() {
+                    let q = &mut p.quadrants[b * pairs.len() + k];
+                    let (a, c) = (raw[i], raw[j]);
+                    let slot = if a == 0.0 || c == 0.0 {
+                        4
+                    } else {
+                        match (a > 0.0, c > 0.0) {
+                            (true, true) => 0,
+                            (true, false) => 1,
+                            (false, true) => 2,
+                            (false, false) => 3,
+                        }
+                    };
+                    q[slot] += 1;
+                }
+            }
+            Ok(p)
+        })
+        .collect();
+    let mut total = Partial::new(d, n_buckets, n_arms, pairs.len());
+    for p in partials {
+        total.merge(&p?)?;
+    }
+
+    // Sorted bucket order for output.
+    let mut order: Vec<usize> = (0..n_buckets).collect();
+    order.sort_by(|&a, &b| data.buckets[a].cmp(&data.buckets[b]));
+
+    let features = &schema.features;
+    let mut buckets = Vec::with_capacity(n_buckets);
+    let mut information = Vec::with_capacity(n_buckets);
+    let mut weights = Vec::with_capacity(n_buckets);
+    for &b in &order {
+        let name = &data.buckets[b];
+        let info_acc = &total.info[b];
+        let n = info_acc.count();
+        let info_matrix = info_acc.mean_matrix(params.info_ridge)?;
+        let eig = sym_eigen(&info_matrix)?;
+        let geometry = sym_eigen(&total.geometry[b].mean_matrix(0.0)?)?;
+        let metrics = eigen_metrics(&eig, n);
+        let weakest = eig.min_vector();
+        let weakest_named = NamedValues(
+            features
+                .iter()
+                .cloned()
+                .zip(weakest.iter().copied())
+                .collect(),
+        );
+        let mut arms: Vec<ArmShare> = Vec::new();
+        let mut arm_information = Vec::new();
+        for r in 0..n_arms {
+            let acc = &total.arm_info[b * n_arms + r];
+            if acc.count() == 0 {
+                continue;
+            }
+            arms.push(ArmShare {
+                arm: data.arms[r].clone(),
+                n: acc.count(),
+                share: acc.count() as f64 / n as f64,
+            });
+            arm_information.push(ArmInformation {
+                arm: data.arms[r].clone(),
+                n: acc.count(),
+                matrix: acc.mean_matrix(0.0)?,
+            });
+        }
+        arms.sort_by(|a, b| a.arm.cmp(&b.arm));
+        arm_information.sort_by(|a, b| a.arm.cmp(&b.arm));
+        let pair_cov = pairs
+            .iter()
+            .enumerate()
+            .map(|(k, &(i, j))| {
+                pair_coverage(
+                    &features[i],
+                    &features[j],
+                    &total.quadrants[b * pairs.len() + k],
+                )
+            })
+            .collect();
+        let interventions = intervention_uses(name, &arms, registry);
+        let fit = match params.fit {
+            FitMode::Pooled => None,
+            FitMode::PerBucket => Some(fit_report(
+                &bucket_fits[b].w,
+                features,
+                &schema.scales,
+                &bucket_fits[b],
+                standard_errors(info_acc, params.info_ridge),
+                params.ridge,
+                n,
+            )),
+        };
+        buckets.push(BucketAnalysis {
+            bucket: name.clone(),
+            n,
+            lambda_min: metrics.lambda_min,
+            lambda_max: metrics.lambda_max,
+            condition_number: metrics.condition_number,
+            unidentified: metrics.unidentified,
+            total_information: metrics.total_information,
+            worst_se: metrics.worst_se,
+            mean_curvature: 4.0 * info_acc.mean_weight().unwrap_or(0.0),
+            geometry_lambda_min: geometry.psd_lambda_min(),
+            eigenvalues: eig.values.clone(),
+            weakest_direction_words: direction_in_words(features, &weakest),
+            weakest_direction: weakest_named,
+            label_balance: total.labels[b] as f64 / n as f64,
+            arms,
+            pairs: pair_cov,
+            interventions,
+            fit,
+        });
+        information.push(BucketInformation {
+            bucket: name.clone(),
+            n,
+            summed: info_acc.mean_matrix(0.0)? * n as f64,
+            arms: arm_information,
+        });
+        weights.push(weights_of(b).to_vec());
+    }
+
+    let fit = match &pooled {
+        Some(f) => {
+            let mut all = SecondMoment::new(d);
+            for acc in &total.info {
+                all.merge(acc)?;
+            }
+            Some(fit_report(
+                &f.w,
+                features,
+                &schema.scales,
+                f,
+                standard_errors(&all, params.info_ridge),
+                params.ridge,
+                data.len() as u64,
+            ))
+        }
+        None => None,
+    };
+    let never_varies: Vec<bool> = (0..d)
+        .map(|j| (0..data.len()).all(|t| data.delta[t * d + j] == 0.0))
+        .collect();
+    let analysis = VersionAnalysis {
+        dataset: info.dataset.clone(),
+        version: info.version,
+        digest: info.digest.clone(),
+        features: features
+            .iter()
+            .zip(&schema.scales)
+            .zip(&never_varies)
+            .map(|((name, scale), nv)| FeatureInfo {
+                name: name.clone(),
+                scale: *scale,
+                never_varies: *nv,
+            })
+            .collect(),
+        params: params.clone(),
+        fit,
+        buckets,
+    };
+    Ok(Analyzed {
+        analysis,
+        information,
+        weights,
+    })
+}
+
+/// Eigenvalue-derived metrics of DESIGN §2 for an information matrix averaged over `n` rows.
+pub struct EigenMetrics {
+    pub lambda_min: f64,
+    pub lambda_max: f64,
+    pub condition_number: Option<f64>,
+    pub unidentified: bool,
+    pub total_information: f64,
+    pub worst_se: Option<f64>,
+}
+
+pub fn eigen_metrics(eig: &SymEigen, n: u64) -> EigenMetrics {
+    // Î is PSD: a tiny negative λ_min is rounding, reported as 0.
+    let lambda_min = eig.psd_lambda_min();
+    let lambda_max = eig.lambda_max().max(0.0);
+    let unidentified = !eig.is_identified();
+    let total = n as f64 * lambda_min;
+    EigenMetrics {
+        lambda_min,
+        lambda_max,
+        condition_number: if unidentified {
+            None
+        } else {
+            eig.condition_number()
+        },
+        unidentified,
+        total_information: total,
+        worst_se: (!unidentified && total > 0.0).then(|| 1.0 / total.sqrt()),
+    }
+}
+
+fn pair_coverage(a: &str, b: &str, q: &[u64; 5]) -> PairCoverage {
+    let quadrants = Quadrants {
+        pp: q[0],
+        pm: q[1],
+        mp: q[2],
+        mm: q[3],
+    };
+    let both = q[0] + q[1] + q[2] + q[3];
+    let discordant = (both > 0).then(|| (q[1] + q[2]) as f64 / both as f64);
+    PairCoverage {
+        features: [a.to_string(), b.to_string()],
+        discordant_share: discordant,
+        min_quadrant_share: discordant.map(|s| s.min(1.0 - s)),
+        quadrants,
+        zero: q[4],
+    }
+}
+
+fn intervention_uses(
+    bucket: &str,
+    arms: &[ArmShare],
+    registry: &RegistryView,
+) -> Vec<InterventionUse> {
+    let mut used: BTreeMap<String, u64> = BTreeMap::new();
+    for a in arms {
+        let arm = Arm::parse(&a.arm);
+        if let Some(arm) = arm {
+            let mut names = arm.interventions();
+            names.dedup();
+            for name in names {
+                *used.entry(name.to_string()).or_default() += a.n;
+            }
+        }
+    }
+    used.into_iter()
+        .map(|(name, comparisons)| {
+            let (cost, obs) = registry
+                .interventions
+                .get(&name)
+                .map_or((f64::NAN, &[][..]), |(c, o)| (*c, o.as_slice()));
+            let (attempts, accepted) = obs
+                .iter()
+                .filter(|o| o.bucket == bucket)
+                .fold((0u64, 0u64), |(a, k), o| (a + o.attempts, k + o.accepted));
+            let rate = (attempts > 0).then(|| accepted as f64 / attempts as f64);
+            let wilson = wilson_interval(accepted, attempts);
+            InterventionUse {
+                name,
+                comparisons,
+                attempts,
+                accepted,
+                acceptance_rate: rate,
+                wilson_low: wilson.map(|w| w.lower),
+                wilson_high: wilson.map(|w| w.upper),
+                cost: if cost.is_finite() { cost } else { 0.0 },
+                effective_cost: rate
+                    .filter(|r| *r > 0.0 && cost.is_finite())
+                    .map(|r| cost / r),
+            }
+        })
+        .collect()
+}
+
+/// Drift of `newer` against `baseline` per bucket (DESIGN §2 "Drift"). Both must share the
+/// feature schema and scales.
+pub fn drift(
+    newer: (&VersionInfo, &VersionData, &Analyzed),
+    baseline: (&VersionInfo, &VersionData, &Analyzed),
+) -> Result<DriftReport, AnalysisError> {
+    let (ni, nd, na) = newer;
+    let (bi, bd, ba) = baseline;
+    if ni.schema.features != bi.schema.features || ni.schema.scales != bi.schema.scales {
+        return Err(AnalysisError::Input(format!(
+            "drift needs the same feature schema and scales: {} and {} differ",
+            ni.label(),
+            bi.label()
+        )));
+    }
+    let d = nd.d;
+    let xn = standardize(nd, &ni.schema.scales);
+    let xb = standardize(bd, &bi.schema.scales);
+    let mut names: Vec<&String> = na
+        .analysis
+        .buckets
+        .iter()
+        .map(|b| &b.bucket)
+        .chain(ba.analysis.buckets.iter().map(|b| &b.bucket))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        let pos_n = na.analysis.buckets.iter().position(|b| &b.bucket == name);
+        let pos_b = ba.analysis.buckets.iter().position(|b| &b.bucket == name);
+        let (Some(pn), Some(pb)) = (pos_n, pos_b) else {
+            out.push(BucketDrift {
+                bucket: name.clone(),
+                second_moment_shift: None,
+                weakest_direction_angle: None,
+                margin_shift: None,
+            });
+            continue;
+        };
+        let w = &na.weights[pn];
+        let rows = |data: &VersionData, x: &[f64]| -> (SecondMoment, Vec<f64>) {
+            let idx = data
+                .buckets
+                .iter()
+                .position(|b| b == name)
+                .unwrap_or(usize::MAX);
+            let mut m = SecondMoment::new(d);
+            let mut margins = Vec::new();
+            for t in 0..data.len() {
+                if data.bucket[t] as usize == idx {
+                    let row = &x[t * d..(t + 1) * d];
+                    // Rows were validated finite at import; `add` cannot fail on them.
+                    let _ = m.add(row, 1.0);
+                    margins.push(row.iter().zip(w).map(|(a, b)| a * b).sum());
+                }
+            }
+            (m, margins)
+        };
+        let (sn, mn) = rows(nd, &xn);
+        let (sb, mb) = rows(bd, &xb);
+        let s1 = sn.mean_matrix(0.0)?;
+        let s0 = sb.mean_matrix(0.0)?;
+        let shift = relative_frobenius(&s1, &s0).ok();
+        let vn: Vec<f64> = na.analysis.buckets[pn]
+            .weakest_direction
+            .iter()
+            .map(|(_, v)| *v)
+            .collect();
+        let vb: Vec<f64> = ba.analysis.buckets[pb]
+            .weakest_direction
+            .iter()
+            .map(|(_, v)| *v)
+            .collect();
+        out.push(BucketDrift {
+            bucket: name.clone(),
+            second_moment_shift: shift,
+            weakest_direction_angle: Some(angle_degrees(&vn, &vb)?),
+            margin_shift: Some(ks_distance(&mn, &mb)?),
+        });
+    }
+    Ok(DriftReport {
+        baseline: bi.label(),
+        buckets: out,
+    })
+}
