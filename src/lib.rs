@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod model;
 pub mod numerics;
 pub mod storage;
+pub mod textmap;
 
 /// The tool version recorded in results and reports.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

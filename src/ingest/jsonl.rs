@@ -205,10 +205,19 @@ fn parse_record(v: &mut Validator<'_>, line: u64, obj: &Map<String, Value>) -> O
     let before = v.problems.total;
     for key in obj.keys() {
         if !TOP_FIELDS.contains(&key.as_str()) {
+            let hint = if ["chosen", "rejected", "response_a", "response_b"].contains(&key.as_str())
+            {
+                "; this looks like a text-pair file: pass --input pairs"
+            } else {
+                ""
+            };
             v.problem(
                 line,
                 Some(key),
-                format!("unknown field (expected one of: {})", TOP_FIELDS.join(", ")),
+                format!(
+                    "unknown field (expected one of: {}){hint}",
+                    TOP_FIELDS.join(", ")
+                ),
             );
         }
     }

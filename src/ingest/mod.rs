@@ -9,6 +9,7 @@
 mod csv_input;
 pub mod export;
 mod jsonl;
+mod pairs;
 mod problems;
 mod record;
 
@@ -164,6 +165,10 @@ impl<'a> Validator<'a> {
             field: field.map(str::to_string),
             message: message.into(),
         });
+    }
+
+    pub(crate) fn set_feature_map(&mut self, map: &str) {
+        self.feature_map = Some(map.to_string());
     }
 
     /// Sets the schema's features from the first record when no earlier version fixed them.
@@ -535,10 +540,13 @@ pub fn import(
             InputFormat::Jsonl => jsonl::read(input, &mut v, &mut emit)?,
             InputFormat::Csv => csv_input::read(input, &mut v, &mut emit)?,
             InputFormat::Pairs => {
-                return Err(ImportError::Invalid(Problems::single(
-                    file_label,
-                    "text-pair import needs the text feature map, which this build does not have",
-                )));
+                let options = crate::textmap::PairOptions {
+                    bucket_field: Some(
+                        opts.bucket_field.clone().unwrap_or_else(|| "bucket".into()),
+                    ),
+                    group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
+                };
+                pairs::read(input, &options, &mut v, &mut emit)?
             }
         }
         if let Some(latest) = latest {

@@ -1,0 +1,97 @@
+//! Text-pair records (`{"prompt","chosen","rejected"}` and the other shapes `textmap::pairs`
+//! accepts), turned into per-side features by a built-in, versioned feature map.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+
+use super::record::{RawFeatures, RawLabel, RawRecord};
+use super::{ImportError, Validator};
+use crate::textmap::{PairOptions, parse_pair, text_v1};
+
+fn named(values: &[f64]) -> Vec<(String, f64)> {
+    text_v1::FEATURE_NAMES
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (n.to_string(), *v))
+        .collect()
+}
+
+pub(crate) fn read<'a>(
+    mut input: Box<dyn BufRead>,
+    options: &PairOptions,
+    v: &mut Validator<'a>,
+    emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    v.set_feature_map(text_v1::MAP_NAME);
+    let names: Vec<String> = text_v1::FEATURE_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.declare_features(&names);
+    let mut buf = String::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let n = input
+            .read_line(&mut buf)
+            .map_err(|source| ImportError::Io {
+                file: v.file.clone(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let text = buf.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let obj = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(obj)) => obj,
+            Ok(_) => {
+                v.problem(line, None, "expected a JSON object");
+                continue;
+            }
+            Err(e) => {
+                v.problem(line, None, format!("invalid JSON: {e}"));
+                continue;
+            }
+        };
+        let pair = match parse_pair(&obj, options) {
+            Ok(pair) => pair,
+            Err(issues) => {
+                for i in issues {
+                    v.problem(line, Some(&i.field), i.message);
+                }
+                continue;
+            }
+        };
+        let a = text_v1::features(&pair.prompt, &pair.response_a);
+        let b = text_v1::features(&pair.prompt, &pair.response_b);
+        let raw = RawRecord {
+            // Public pair files often carry no id: the line number is stable for a given file.
+            id: Some(pair.id.unwrap_or_else(|| format!("line-{line}"))),
+            bucket: pair.bucket,
+            group: pair.group,
+            prompt_id: None,
+            label: if pair.label == 1 {
+                RawLabel::One
+            } else {
+                RawLabel::Zero
+            },
+            labeler: None,
+            a_intervention: pair.a_intervention,
+            b_intervention: pair.b_intervention,
+            features: RawFeatures::Sides {
+                a: named(&a),
+                b: named(&b),
+            },
+            prompt: Some(pair.prompt),
+            a_text: Some(pair.response_a),
+            b_text: Some(pair.response_b),
+        };
+        emit(v, line, raw)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Boundary tests of `overlap::textmap`: the public API on small fixtures, the agreement of
+//! `docs/features.md` with the code, and the real HH-RLHF harmless-base test file
+//! (skipped with a note when `../shared/data` is absent).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use flate2::read::GzDecoder;
+use overlap::textmap::text_v1::{self, FEATURE_COUNT, FEATURE_NAMES, MAP_NAME};
+use overlap::textmap::{PairOptions, TextPair, parse_pair};
+use serde_json::Value;
+
+const HH_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/data/hh-rlhf-harmless-test.jsonl.gz"
+);
+const FEATURES_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/features.md");
+
+fn index(name: &str) -> usize {
+    FEATURE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or_else(|| panic!("no feature {name}"))
+}
+
+fn parse_line(line: &str) -> Result<TextPair, Vec<overlap::textmap::FieldIssue>> {
+    let value: Value = serde_json::from_str(line).expect("fixture is valid json");
+    let object = value.as_object().expect("fixture is an object");
+    parse_pair(object, &PairOptions::default())
+}
+
+#[test]
+fn map_identity() {
+    assert_eq!(MAP_NAME, "text-v1");
+    assert_eq!(FEATURE_NAMES.len(), FEATURE_COUNT);
+}
+
+#[test]
+fn a_pair_end_to_end() {
+    let pair = parse_line(
+        r#"{"id": "c-1", "bucket": "self-harm", "prompt": [{"role": "user", "content": "How?"}],
+            "chosen": [{"role": "assistant", "content": "I’m sorry, I can’t help with that. Please seek professional help."}],
+            "rejected": [{"role": "assistant", "content": "Sure:\n1. First step\n2. Second step"}]}"#,
+    )
+    .expect("valid pair");
+    assert_eq!(pair.label, 1);
+    let a = text_v1::features(&pair.prompt, &pair.response_a);
+    let b = text_v1::features(&pair.prompt, &pair.response_b);
+    let delta: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+    assert!(delta[index("refusal")] > 0.0);
+    assert!(delta[index("apology")] > 0.0);
+    assert!(delta[index("disclaimer")] > 0.0);
+    assert!(delta[index("list_items")] < 0.0);
+    assert_eq!(delta[index("code_blocks")], 0.0);
+}
+
+/// The feature table in docs/features.md lists exactly the map's features, in order.
+#[test]
+fn docs_table_matches_feature_names() {
+    let doc = std::fs::read_to_string(FEATURES_DOC).expect("docs/features.md exists");
+    let documented: Vec<&str> = doc
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    assert_eq!(documented, FEATURE_NAMES);
+    assert!(
+        doc.contains("text-v2"),
+        "the doc must state the versioning rule"
+    );
+}
+
+#[derive(Default)]
+struct Totals {
+    sum: [f64; FEATURE_COUNT],
+    nonzero: [usize; FEATURE_COUNT],
+}
+
+impl Totals {
+    fn add(&mut self, values: &[f64; FEATURE_COUNT]) {
+        for (i, v) in values.iter().enumerate() {
+            self.sum[i] += v;
+            if *v != 0.0 {
+                self.nonzero[i] += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn hh_rlhf_harmless_test() {
+    let path = Path::new(HH_PATH);
+    if !path.exists() {
+        eprintln!("note: {HH_PATH} is absent; skipping the HH-RLHF real-data test");
+        return;
+    }
+    let reader = BufReader::new(GzDecoder::new(File::open(path).expect("open data")));
+    let (refusal, log_chars) = (index("refusal"), index("log_chars"));
+    let mut lines = 0;
+    let mut failed_lines = Vec::new();
+    let mut pairs = 0usize;
+    let mut chosen_longer = 0usize;
+    let mut refusal_higher_on_chosen = 0usize;
+    let mut refusal_higher_on_rejected = 0usize;
+    let (mut chosen_totals, mut rejected_totals) = (Totals::default(), Totals::default());
+    for (number, line) in reader.lines().enumerate() {
+        let line = line.expect("read line");
+        lines += 1;
+        let pair = match parse_line(&line) {
+            Ok(pair) => pair,
+            Err(issues) => {
+                failed_lines.push((number + 1, issues));
+                continue;
+            }
+        };
+        pairs += 1;
+        assert_eq!(pair.label, 1);
+        assert!(pair.prompt.starts_with("Human:"), "line {}", number + 1);
+        let a = text_v1::features(&pair.prompt, &pair.response_a);
+        let b = text_v1::features(&pair.prompt, &pair.response_b);
+        assert!(
+            a.iter().chain(&b).all(|v| v.is_finite() && *v >= 0.0),
+            "line {}",
+            number + 1
+        );
+        if pair.response_a.chars().count() > pair.response_b.chars().count() {
+            chosen_longer += 1;
+            assert!(a[log_chars] > b[log_chars]);
+        }
+        if a[refusal] > b[refusal] {
+            refusal_higher_on_chosen += 1;
+        } else if a[refusal] < b[refusal] {
+            refusal_higher_on_rejected += 1;
+        }
+        chosen_totals.add(&a);
+        rejected_totals.add(&b);
+    }
+    assert_eq!(lines, 2312);
+    // Every line parses, including the four whose final chosen turn is empty (an empty response).
+    assert!(failed_lines.is_empty(), "{failed_lines:?}");
+    assert_eq!(pairs, 2312);
+    let share_longer = chosen_longer as f64 / pairs as f64;
+    eprintln!(
+        "hh-rlhf harmless test: {lines} lines, {pairs} pairs, failed lines {failed_lines:?}; \
+         chosen longer in {:.1}%; refusal higher on chosen {refusal_higher_on_chosen} vs on \
+         rejected {refusal_higher_on_rejected}",
+        100.0 * share_longer
+    );
+    eprintln!("feature        mean(chosen) mean(rejected) nonzero(chosen) nonzero(rejected)");
+    for (i, name) in FEATURE_NAMES.iter().enumerate() {
+        eprintln!(
+            "{name:<14} {:>12.4} {:>14.4} {:>15} {:>17}",
+            chosen_totals.sum[i] / pairs as f64,
+            rejected_totals.sum[i] / pairs as f64,
+            chosen_totals.nonzero[i],
+            rejected_totals.nonzero[i]
+        );
+    }
+    assert!((0.35..=0.55).contains(&share_longer), "{share_longer}");
+    assert!(refusal_higher_on_chosen > refusal_higher_on_rejected);
+}
