@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::sync::Arc;
 
 use super::record::{RawFeatures, RawLabel, RawRecord};
 use super::{ImportError, Validator};
@@ -120,13 +121,13 @@ fn values(
     rec: &csv::StringRecord,
     cols: &[(String, usize)],
     prefix: &str,
-) -> Option<Vec<(String, f64)>> {
+) -> Option<Vec<f64>> {
     let mut out = Vec::with_capacity(cols.len());
     let mut ok = true;
     for (name, i) in cols {
         let raw = rec.get(*i).unwrap_or("").trim();
         match raw.parse::<f64>() {
-            Ok(x) if x.is_finite() => out.push((name.clone(), x)),
+            Ok(x) if x.is_finite() => out.push(x),
             Ok(_) => {
                 v.problem(
                     line,
@@ -179,6 +180,23 @@ pub(crate) fn read<'a>(
     let Some(l) = layout(v, &header) else {
         return Ok(());
     };
+    // Every row shares the header's feature layout; b's columns are read in a's order.
+    let names: Arc<[String]> = if l.delta.is_empty() {
+        l.a.iter()
+            .map(|(n, _)| n.clone())
+            .collect::<Vec<_>>()
+            .into()
+    } else {
+        l.delta
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect::<Vec<_>>()
+            .into()
+    };
+    let b_cols: Vec<(String, usize)> =
+        l.a.iter()
+            .filter_map(|(n, _)| l.b.iter().find(|(m, _)| m == n).cloned())
+            .collect();
     let mut rec = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut rec) {
@@ -204,14 +222,22 @@ pub(crate) fn read<'a>(
         let before = v.problems.total;
         let features = if l.delta.is_empty() {
             let a = values(v, line, &rec, &l.a, "a");
-            let b = values(v, line, &rec, &l.b, "b");
+            let b = values(v, line, &rec, &b_cols, "b");
             match (a, b) {
-                (Some(a), Some(b)) => RawFeatures::Sides { a, b },
+                (Some(a), Some(b)) => RawFeatures::Sides {
+                    names: names.clone(),
+                    a,
+                    b,
+                },
                 _ => RawFeatures::Invalid,
             }
         } else {
-            values(v, line, &rec, &l.delta, "delta")
-                .map_or(RawFeatures::Invalid, RawFeatures::Delta)
+            values(v, line, &rec, &l.delta, "delta").map_or(RawFeatures::Invalid, |values| {
+                RawFeatures::Delta {
+                    names: names.clone(),
+                    values,
+                }
+            })
         };
         let label = cell(&rec, &l, "label").map_or(RawLabel::Missing, RawLabel::from_text);
         let owned = |c: Option<&str>| c.map(str::to_string);

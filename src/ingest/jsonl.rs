@@ -1,6 +1,7 @@
 //! JSON Lines comparison records (DESIGN §3): one object per line, per-side `features` or `delta`.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -133,6 +134,51 @@ fn features(
     ok.then_some(out)
 }
 
+/// Per-side features in side a's order; b's values are reordered to match when the two sides list
+/// the same features in different orders.
+fn sides(
+    v: &mut Validator<'_>,
+    line: u64,
+    a: &[(String, f64)],
+    b: &[(String, f64)],
+) -> Option<RawFeatures> {
+    let names: Vec<String> = a.iter().map(|(n, _)| n.clone()).collect();
+    let mut b_values = Vec::with_capacity(names.len());
+    for name in &names {
+        match b.iter().find(|(n, _)| n == name) {
+            Some((_, x)) => b_values.push(*x),
+            None => break,
+        }
+    }
+    if b_values.len() != names.len() || b.len() != a.len() {
+        let only_a: Vec<&str> = names
+            .iter()
+            .filter(|n| !b.iter().any(|(m, _)| m == *n))
+            .map(String::as_str)
+            .collect();
+        let only_b: Vec<&str> = b
+            .iter()
+            .filter(|(m, _)| !names.contains(m))
+            .map(|(m, _)| m.as_str())
+            .collect();
+        v.problem(
+            line,
+            Some("b.features"),
+            format!(
+                "sides a and b must have the same features (only in a: [{}]; only in b: [{}])",
+                only_a.join(", "),
+                only_b.join(", ")
+            ),
+        );
+        return None;
+    }
+    Some(RawFeatures::Sides {
+        names: Arc::from(names),
+        a: a.iter().map(|(_, x)| *x).collect(),
+        b: b_values,
+    })
+}
+
 struct ParsedSide {
     intervention: Option<String>,
     features: Option<Vec<(String, f64)>>,
@@ -263,7 +309,10 @@ fn parse_record(v: &mut Validator<'_>, line: u64, obj: &Map<String, Value>) -> O
             );
             None
         }
-        (Some(d), false) => features(v, line, "delta", d).map(RawFeatures::Delta),
+        (Some(d), false) => features(v, line, "delta", d).map(|f| RawFeatures::Delta {
+            names: Arc::from(f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()),
+            values: f.iter().map(|(_, x)| *x).collect(),
+        }),
         (None, _) => match (&a, &b) {
             (
                 Some(ParsedSide {
@@ -272,10 +321,7 @@ fn parse_record(v: &mut Validator<'_>, line: u64, obj: &Map<String, Value>) -> O
                 Some(ParsedSide {
                     features: Some(fb), ..
                 }),
-            ) => Some(RawFeatures::Sides {
-                a: fa.clone(),
-                b: fb.clone(),
-            }),
+            ) => sides(v, line, fa, fb),
             _ => {
                 if v.problems.total == before {
                     let field = match (&a, &b) {

@@ -13,9 +13,12 @@ mod pairs;
 mod problems;
 mod record;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use thiserror::Error;
 
@@ -118,6 +121,9 @@ pub fn infer_format(path: &str) -> Option<InputFormat> {
     }
 }
 
+/// For each input position its index in the schema, or `None` when the layout is invalid.
+type Layout = Option<Vec<usize>>;
+
 /// Validates records against the schema and the registry, and accumulates what the version needs.
 pub(crate) struct Validator<'a> {
     pub file: String,
@@ -128,7 +134,10 @@ pub(crate) struct Validator<'a> {
     frozen: Option<FeatureSchema>,
     drop_ties: bool,
     pub dropped_ties: u64,
-    ids: HashMap<String, u64>,
+    ids: FxHashMap<String, u64>,
+    /// The last feature layout seen and its mapping to schema order.
+    layout: Option<(Arc<[String]>, Layout)>,
+    layout_reported: Option<u64>,
     sum_sq: Vec<f64>,
     pub rows: u64,
     hasher: ContentHasher,
@@ -150,7 +159,9 @@ impl<'a> Validator<'a> {
             frozen,
             drop_ties,
             dropped_ties: 0,
-            ids: HashMap::new(),
+            ids: FxHashMap::default(),
+            layout: None,
+            layout_reported: None,
             sum_sq: Vec::new(),
             rows: 0,
             hasher: ContentHasher::new(),
@@ -179,37 +190,84 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// Maps values given in the order of `names` to schema order. The mapping is computed (and every
+    /// naming problem reported) once per distinct layout, then reused for rows that share it.
     fn order_values(
         &mut self,
         line: u64,
         field: &str,
-        values: &[(String, f64)],
+        names: &Arc<[String]>,
+        values: &[f64],
     ) -> Option<Vec<f64>> {
-        let features = self.features.clone()?;
-        let mut out = vec![f64::NAN; features.len()];
+        let cached = match &self.layout {
+            Some((known, perm)) if Arc::ptr_eq(known, names) || **known == **names => {
+                Some(perm.clone())
+            }
+            _ => None,
+        };
+        let perm = match cached {
+            Some(perm) => perm,
+            None => {
+                let perm = self.layout_permutation(line, field, names);
+                self.layout = Some((names.clone(), perm.clone()));
+                perm
+            }
+        };
+        let Some(perm) = perm else {
+            // The layout's problems were reported when it was first seen; report per row too so
+            // that the count of affected lines is right.
+            if self.layout_reported != Some(line) {
+                self.problem(
+                    line,
+                    Some(field),
+                    "the features do not match the schema (see above)",
+                );
+            }
+            return None;
+        };
+        let mut out = vec![0.0; perm.len()];
         let mut ok = true;
-        let mut seen = HashSet::new();
-        for (name, v) in values {
-            if !seen.insert(name.as_str()) {
+        for (i, &target) in perm.iter().enumerate() {
+            let v = values.get(i).copied().unwrap_or(f64::NAN);
+            if !v.is_finite() {
+                let name = names.get(i).map_or("?", String::as_str);
                 self.problem(
                     line,
                     Some(&format!("{field}.{name}")),
-                    "feature given twice",
+                    "expected a finite number",
                 );
                 ok = false;
-                continue;
             }
+            out[target] = v;
+        }
+        ok.then_some(out)
+    }
+
+    /// For each input position, its index in the schema; `None` (with problems reported) when the
+    /// names are not exactly the schema's features.
+    fn layout_permutation(
+        &mut self,
+        line: u64,
+        field: &str,
+        names: &[String],
+    ) -> Option<Vec<usize>> {
+        let features = self.features.clone()?;
+        let mut perm = Vec::with_capacity(names.len());
+        let mut seen = vec![false; features.len()];
+        let mut ok = true;
+        for name in names {
             match features.iter().position(|f| f == name) {
+                Some(i) if seen[i] => {
+                    self.problem(
+                        line,
+                        Some(&format!("{field}.{name}")),
+                        "feature given twice",
+                    );
+                    ok = false;
+                }
                 Some(i) => {
-                    if !v.is_finite() {
-                        self.problem(
-                            line,
-                            Some(&format!("{field}.{name}")),
-                            "expected a finite number",
-                        );
-                        ok = false;
-                    }
-                    out[i] = *v;
+                    seen[i] = true;
+                    perm.push(i);
                 }
                 None => {
                     self.problem(
@@ -226,8 +284,8 @@ impl<'a> Validator<'a> {
         }
         let missing: Vec<&str> = features
             .iter()
-            .zip(&out)
-            .filter(|(name, v)| v.is_nan() && !seen.contains(name.as_str()))
+            .zip(&seen)
+            .filter(|(_, s)| !**s)
             .map(|(n, _)| n.as_str())
             .collect();
         if !missing.is_empty() {
@@ -238,7 +296,10 @@ impl<'a> Validator<'a> {
             );
             ok = false;
         }
-        ok.then_some(out)
+        if !ok {
+            self.layout_reported = Some(line);
+        }
+        ok.then_some(perm)
     }
 
     fn check_intervention(&mut self, line: u64, field: &str, name: &Option<String>) -> bool {
@@ -323,24 +384,22 @@ impl<'a> Validator<'a> {
         ok &= self.check_intervention(line, "a.intervention", &raw.a_intervention);
         ok &= self.check_intervention(line, "b.intervention", &raw.b_intervention);
         let values = match raw.features {
-            RawFeatures::Sides { a, b } => {
+            RawFeatures::Sides { names, a, b } => {
                 if self.features.is_none() {
-                    let names: Vec<String> = a.iter().map(|(n, _)| n.clone()).collect();
                     self.declare_features(&names);
                 }
-                let a = self.order_values(line, "a.features", &a);
-                let b = self.order_values(line, "b.features", &b);
+                let a = self.order_values(line, "a.features", &names, &a);
+                let b = self.order_values(line, "b.features", &names, &b);
                 match (a, b) {
                     (Some(a), Some(b)) => Some(FeatureValues::Sides { a, b }),
                     _ => None,
                 }
             }
-            RawFeatures::Delta(d) => {
+            RawFeatures::Delta { names, values } => {
                 if self.features.is_none() {
-                    let names: Vec<String> = d.iter().map(|(n, _)| n.clone()).collect();
                     self.declare_features(&names);
                 }
-                self.order_values(line, "delta", &d)
+                self.order_values(line, "delta", &names, &values)
                     .map(FeatureValues::Delta)
             }
             RawFeatures::Missing => {

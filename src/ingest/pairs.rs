@@ -2,20 +2,13 @@
 //! accepts), turned into per-side features by a built-in, versioned feature map.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::record::{RawFeatures, RawLabel, RawRecord};
 use super::{ImportError, Validator};
 use crate::textmap::{PairOptions, parse_pair, text_v1};
-
-fn named(values: &[f64]) -> Vec<(String, f64)> {
-    text_v1::FEATURE_NAMES
-        .iter()
-        .zip(values)
-        .map(|(n, v)| (n.to_string(), *v))
-        .collect()
-}
 
 pub(crate) fn read<'a>(
     mut input: Box<dyn BufRead>,
@@ -29,6 +22,7 @@ pub(crate) fn read<'a>(
         .map(|s| s.to_string())
         .collect();
     v.declare_features(&names);
+    let shared: Arc<[String]> = names.into();
     let mut buf = String::new();
     let mut line = 0u64;
     loop {
@@ -84,8 +78,9 @@ pub(crate) fn read<'a>(
             a_intervention: pair.a_intervention,
             b_intervention: pair.b_intervention,
             features: RawFeatures::Sides {
-                a: named(&a),
-                b: named(&b),
+                names: shared.clone(),
+                a: a.to_vec(),
+                b: b.to_vec(),
             },
             prompt: Some(pair.prompt),
             a_text: Some(pair.response_a),

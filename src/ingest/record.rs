@@ -1,5 +1,7 @@
 //! A record as parsed from one line, before validation against the schema and the registry.
 
+use std::sync::Arc;
+
 /// The label as written: validated later so that every problem of a line is reported together.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawLabel {
@@ -40,14 +42,19 @@ impl RawLabel {
     }
 }
 
-/// Feature values as written: per side or Δφ, each as (name, value) in the order of the input.
+/// Feature values as written: per side or Δφ, in the order of `names` (the input's order). The
+/// names are shared between rows that have the same layout (every CSV row shares the header's).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawFeatures {
     Sides {
-        a: Vec<(String, f64)>,
-        b: Vec<(String, f64)>,
+        names: Arc<[String]>,
+        a: Vec<f64>,
+        b: Vec<f64>,
     },
-    Delta(Vec<(String, f64)>),
+    Delta {
+        names: Arc<[String]>,
+        values: Vec<f64>,
+    },
     Missing,
     /// Present but malformed; the problem is already reported.
     Invalid,

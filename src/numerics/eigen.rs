@@ -130,12 +130,11 @@ pub fn condition_number(lambda_min: f64, lambda_max: f64) -> Option<f64> {
 /// unchanged.
 pub fn apply_sign_convention(v: &mut [f64]) {
     let largest = v.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
-    if let Some(pivot) = v
+    let pivot = v
         .iter()
         .copied()
-        .find(|x| x.abs() >= largest - SIGN_TIE_TOLERANCE)
-        && pivot < 0.0
-    {
+        .find(|x| x.abs() >= largest - SIGN_TIE_TOLERANCE);
+    if pivot.is_some_and(|p| p < 0.0) {
         v.iter_mut().for_each(|x| *x = -*x);
     }
 }

@@ -5,7 +5,7 @@
 //! identical to the latest version — rolls everything back. Foreign keys are deferred inside the
 //! import because the rows reference a version row that is written at the end.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use rusqlite::{OptionalExtension, Statement, Transaction, TransactionBehavior, params};
 use serde::Serialize;
@@ -126,7 +126,7 @@ fn blob_u32(bytes: &[u8]) -> Result<Vec<u32>> {
 
 #[derive(Default)]
 struct Dictionary {
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
     values: Vec<String>,
 }
 
