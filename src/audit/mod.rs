@@ -26,7 +26,9 @@ pub use sampling::{
 };
 pub use sheet::{FilledRow, SheetFormat, SheetRow, SheetSide, read_sheet, write_sheet};
 pub use simulate::{SimulatedReview, simulate_verdicts};
-pub use status::{BucketAuditStatus, DEFAULT_MIN_PASS_RATE, PASS_RULE, PassRate, ReviewerAgreement};
+pub use status::{
+    BucketAuditStatus, DEFAULT_MIN_PASS_RATE, PASS_RULE, PassRate, ReviewerAgreement,
+};
 
 use crate::analysis::{self, AnalysisError, direction_in_words};
 use crate::ingest::{Problem, Problems};
@@ -34,8 +36,8 @@ use crate::model::Comparison;
 use crate::model::analysis::{AnalysisParams, AuditSummary, FitMode};
 use crate::model::named::NamedValues;
 use crate::storage::{
-    AuditSampleRecord, EmitFailure, NewAuditItem, NewAuditSample, NewVerdict, StorageError,
-    Store, VerdictRecord, VersionInfo,
+    AuditSampleRecord, EmitFailure, NewAuditItem, NewAuditSample, NewVerdict, StorageError, Store,
+    VerdictRecord, VersionInfo,
 };
 
 #[derive(Debug, Error)]
@@ -77,7 +79,9 @@ impl FromStr for AuditId {
             .ok()
             .filter(|n| *n >= 1)
             .map(AuditId)
-            .ok_or_else(|| format!("'{t}' is not an audit id: expected audit-N as the sampler wrote it"))
+            .ok_or_else(|| {
+                format!("'{t}' is not an audit id: expected audit-N as the sampler wrote it")
+            })
     }
 }
 
@@ -181,7 +185,10 @@ pub struct RecordedSample {
     pub rows: Vec<SheetRow>,
 }
 
-fn pair_indexes(info: &VersionInfo, pairs: &[[String; 2]]) -> Result<Vec<(usize, usize)>, AuditError> {
+fn pair_indexes(
+    info: &VersionInfo,
+    pairs: &[[String; 2]],
+) -> Result<Vec<(usize, usize)>, AuditError> {
     let schema = &info.schema;
     pairs
         .iter()
@@ -371,7 +378,10 @@ pub fn prepare_sample(
             .iter()
             .flat_map(|&t| x[t * d..(t + 1) * d].iter().copied())
             .collect(),
-        audited: rows_in.iter().map(|&t| audited.contains(&keys[t].0)).collect(),
+        audited: rows_in
+            .iter()
+            .map(|&t| audited.contains(&keys[t].0))
+            .collect(),
     };
     let opts = PlanOptions {
         n: req.n,
@@ -586,6 +596,17 @@ pub struct RecordReport {
     pub audits: Vec<AuditCount>,
 }
 
+/// A validated verdict waiting for the transaction.
+struct Accepted {
+    sample: i64,
+    comparison: i64,
+    reviewer: String,
+    meaningful: bool,
+    on_policy: bool,
+    note: Option<String>,
+    line: u64,
+}
+
 struct LoadedAudit {
     label: String,
     dataset: String,
@@ -672,7 +693,7 @@ fn record_rows(
     let default_reviewer = default_reviewer.map(str::trim).filter(|r| !r.is_empty());
     let mut audits: BTreeMap<i64, Option<LoadedAudit>> = BTreeMap::new();
     let mut seen: HashMap<(i64, String), u64> = HashMap::new();
-    let mut accepted: Vec<(i64, i64, String, bool, bool, Option<String>, u64)> = Vec::new();
+    let mut accepted: Vec<Accepted> = Vec::new();
     let (mut already, mut skipped) = (0u64, Vec::new());
     for row in rows {
         let mut problem = |field: &str, message: String| {
@@ -793,24 +814,30 @@ fn record_rows(
             }
             continue;
         }
-        accepted.push((
-            id.0, comparison, reviewer, meaningful, on_policy, row.note, row.line,
-        ));
+        accepted.push(Accepted {
+            sample: id.0,
+            comparison,
+            reviewer,
+            meaningful,
+            on_policy,
+            note: row.note,
+            line: row.line,
+        });
     }
     if !problems.is_empty() {
         return Err(AuditError::Invalid(problems));
     }
     let verdicts: Vec<NewVerdict<'_>> = accepted
         .iter()
-        .map(|(sample, comparison, reviewer, m, p, note, line)| NewVerdict {
-            sample_id: *sample,
-            comparison: *comparison,
-            reviewer,
-            meaningful: *m,
-            on_policy: *p,
-            note: note.as_deref(),
+        .map(|a| NewVerdict {
+            sample_id: a.sample,
+            comparison: a.comparison,
+            reviewer: &a.reviewer,
+            meaningful: a.meaningful,
+            on_policy: a.on_policy,
+            note: a.note.as_deref(),
             source: file,
-            line: *line,
+            line: a.line,
         })
         .collect();
     if !verdicts.is_empty() {

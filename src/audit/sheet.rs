@@ -293,9 +293,7 @@ fn read_jsonl<R: BufRead>(file: &str, reader: R, problems: &mut Problems) -> Vec
             match obj.get(key) {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => nonempty(s),
-                Some(Value::Number(x)) if key != "note" && key != "reviewer" => {
-                    Some(x.to_string())
-                }
+                Some(Value::Number(x)) if key != "note" && key != "reviewer" => Some(x.to_string()),
                 Some(other) => {
                     b.problem(problems, key, format!("expected a string, found {other}"));
                     None
@@ -350,7 +348,9 @@ fn read_jsonl<R: BufRead>(file: &str, reader: R, problems: &mut Problems) -> Vec
 
 fn read_csv<R: Read>(file: &str, reader: R, problems: &mut Problems) -> Vec<FilledRow> {
     let mut out = Vec::new();
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
     let header: Vec<String> = match rdr.headers() {
         // A spreadsheet may prepend a byte-order mark to the first column name.
         Ok(h) => h
@@ -516,7 +516,12 @@ mod tests {
     fn jsonl_problems_name_line_and_field() {
         let text = "{\"audit_id\":\"audit-1\",\"comparison_id\":\"c\",\"meaningful\":\"maybe\"}\n\n[1]\n{\"comparison_id\":\"c\",\"on_policy\":3}\n";
         let mut problems = Problems::default();
-        let rows = read_sheet("v.jsonl", SheetFormat::Jsonl, text.as_bytes(), &mut problems);
+        let rows = read_sheet(
+            "v.jsonl",
+            SheetFormat::Jsonl,
+            text.as_bytes(),
+            &mut problems,
+        );
         assert!(rows.is_empty());
         let shown: Vec<String> = problems.shown.iter().map(|p| p.to_string()).collect();
         assert_eq!(

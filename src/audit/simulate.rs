@@ -74,7 +74,13 @@ pub fn simulate_verdicts(
         let meaningful = u[0] < pm;
         let on_policy = u[1] < po;
         let second = r > 1 && u[2] < review.second_opinion;
-        let report = |truth: bool, draw: f64| if draw < review.accuracy { truth } else { !truth };
+        let report = |truth: bool, draw: f64| {
+            if draw < review.accuracy {
+                truth
+            } else {
+                !truth
+            }
+        };
         let judges: &[(usize, f64, f64)] = if second {
             &[(k, u[3], u[4]), (k + 1, u[5], u[6])]
         } else {

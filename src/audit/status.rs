@@ -211,8 +211,7 @@ pub fn summarize(
                     .map(|((a, b), v)| ReviewerAgreement {
                         reviewers: [a.to_string(), b.to_string()],
                         shared: v.len() as u64,
-                        agreement: v.iter().filter(|(x, y)| x == y).count() as f64
-                            / v.len() as f64,
+                        agreement: v.iter().filter(|(x, y)| x == y).count() as f64 / v.len() as f64,
                         kappa: cohen_kappa(&v),
                     })
                     .collect(),

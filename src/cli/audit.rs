@@ -322,7 +322,11 @@ pub fn render_record(r: &RecordReport) -> String {
         out.push_str(&format!(
             "{} row{} already recorded with the same verdict: skipped\n",
             r.already_recorded,
-            if r.already_recorded == 1 { " was" } else { "s were" }
+            if r.already_recorded == 1 {
+                " was"
+            } else {
+                "s were"
+            }
         ));
     }
     if r.skipped_empty > 0 {

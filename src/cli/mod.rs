@@ -9,6 +9,7 @@ mod analyze;
 mod dataset;
 mod demo;
 mod intervention;
+mod keys;
 pub mod output;
 mod registry;
 
@@ -63,6 +64,11 @@ pub enum Command {
     Dataset(dataset::DatasetCommand),
     /// Fit the BTL model and measure overlap per risk bucket.
     Analyze(analyze::AnalyzeArgs),
+    /// Ed25519 signing keys for reports.
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
+    /// Verify a signed report offline: exit 0 when valid, 1 otherwise (fails closed).
+    Verify(keys::VerifyArgs),
     /// Build a complete example from the embedded default and print what to run next.
     Demo(demo::DemoArgs),
 }
@@ -168,6 +174,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Registry(cmd) => registry::run(&ctx, cmd),
         Command::Dataset(cmd) => dataset::run(&ctx, cmd),
         Command::Analyze(args) => analyze::run(&ctx, args),
+        Command::Key(cmd) => keys::run_key(cmd),
+        Command::Verify(args) => keys::run_verify(args),
         Command::Demo(args) => demo::run(&ctx, args),
     }
 }
