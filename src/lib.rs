@@ -10,6 +10,7 @@ pub mod demo;
 pub mod ingest;
 pub mod model;
 pub mod numerics;
+pub mod policy;
 pub mod report;
 pub mod storage;
 pub mod textmap;

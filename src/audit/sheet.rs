@@ -346,11 +346,34 @@ fn read_jsonl<R: BufRead>(file: &str, reader: R, problems: &mut Problems) -> Vec
     out
 }
 
-fn read_csv<R: Read>(file: &str, reader: R, problems: &mut Problems) -> Vec<FilledRow> {
+/// 1-based line of the record starting at `byte`. The csv crate's own line count is one short
+/// after CRLF line ends (a record's position is taken before the `\n` of the previous record's
+/// `\r\n` is consumed), and spreadsheets write CRLF; counting newlines in the bytes is exact.
+fn line_of(bytes: &[u8], byte: u64) -> u64 {
+    let mut at = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+    while bytes.get(at).is_some_and(|b| *b == b'\r' || *b == b'\n') {
+        at += 1;
+    }
+    bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+}
+
+fn read_csv<R: Read>(file: &str, mut reader: R, problems: &mut Problems) -> Vec<FilledRow> {
     let mut out = Vec::new();
+    // A review sheet holds a sample (hundreds of rows), so reading it whole is cheap and gives
+    // exact line numbers.
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.read_to_end(&mut bytes) {
+        problems.push(Problem {
+            file: file.to_string(),
+            line: 0,
+            field: None,
+            message: format!("cannot read the file: {e}"),
+        });
+        return out;
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(reader);
+        .from_reader(&bytes[..]);
     let header: Vec<String> = match rdr.headers() {
         // A spreadsheet may prepend a byte-order mark to the first column name.
         Ok(h) => h
@@ -393,7 +416,7 @@ fn read_csv<R: Read>(file: &str, reader: R, problems: &mut Problems) -> Vec<Fill
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_of(&bytes, p.byte()));
                 problems.push(Problem {
                     file: file.to_string(),
                     line,
@@ -409,7 +432,7 @@ fn read_csv<R: Read>(file: &str, reader: R, problems: &mut Problems) -> Vec<Fill
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_of(&bytes, p.byte()));
         let mut b = RowBuilder::new(file, line);
         let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("");
         let flag = |b: &mut RowBuilder, problems: &mut Problems, i, key| match parse_bool(get(i)) {
@@ -510,6 +533,20 @@ mod tests {
         assert_eq!(rows[1].reviewer.as_deref(), Some("ann"));
         assert_eq!(rows[1].meaningful, Some(true));
         assert_eq!(rows[1].on_policy, Some(false));
+    }
+
+    #[test]
+    fn csv_lines_are_exact_with_crlf() {
+        let text = "audit_id,comparison_id,meaningful,on_policy\r\na,x,true,\r\n\r\na,\"y\r\nz\",maybe,true\r\n";
+        let mut problems = Problems::default();
+        let rows = read_sheet("s.csv", SheetFormat::Csv, text.as_bytes(), &mut problems);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].line, 2);
+        let shown: Vec<String> = problems.shown.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            shown,
+            vec!["s.csv:4: meaningful: expected true or false, found 'maybe'"]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod analyze;
 mod dataset;
 mod demo;
+mod gate;
 mod intervention;
 mod keys;
 pub mod output;
@@ -64,6 +65,11 @@ pub enum Command {
     Dataset(dataset::DatasetCommand),
     /// Fit the BTL model and measure overlap per risk bucket.
     Analyze(analyze::AnalyzeArgs),
+    /// Evaluate a YAML overlap-SLO policy on a dataset version (exit 0 pass, 1 fail, 2 error).
+    Gate(gate::GateArgs),
+    /// Check overlap-SLO policy files.
+    #[command(subcommand)]
+    Policy(gate::PolicyCommand),
     /// Ed25519 signing keys for reports.
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -117,6 +123,14 @@ pub fn exit_code(result: Result<Outcome>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Audit evidence for a version (empty until audits are recorded).
+pub fn audit_summaries(
+    _store: &Store,
+    _info: &crate::storage::VersionInfo,
+) -> Result<Vec<crate::model::analysis::AuditSummary>> {
+    Ok(Vec::new())
 }
 
 /// Context shared by commands: where the database is and who acts.
@@ -174,6 +188,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Registry(cmd) => registry::run(&ctx, cmd),
         Command::Dataset(cmd) => dataset::run(&ctx, cmd),
         Command::Analyze(args) => analyze::run(&ctx, args),
+        Command::Gate(args) => gate::run(&ctx, args),
+        Command::Policy(cmd) => gate::run_policy(&ctx, cmd),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Verify(args) => keys::run_verify(args),
         Command::Demo(args) => demo::run(&ctx, args),

@@ -1,0 +1,1010 @@
+//! The gate: evaluates every rule of a policy on every bucket it selects and returns the findings
+//! as values.
+//!
+//! Entry point: [`evaluate`] (pure: the date, tool version and all data are inputs, so the same
+//! inputs give the same [`Evaluation`] bit for bit). [`Evaluation::verdict`] decides pass or fail;
+//! mapping that to an exit code is the CLI's job. An input that does not fit the policy (missing
+//! drift report, analysis run with other settings, a feature pair that was not analysed) is an
+//! [`EvaluateError`], never a passing gate. Nothing here renders or prints.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Serialize, Serializer};
+
+use crate::model::analysis::{
+    AuditSummary, BucketAnalysis, DriftReport, FitMode, InterventionUse, Quadrants, VersionAnalysis,
+};
+use crate::model::named::NamedValues;
+use crate::policy::metric::{Metric, MetricKind};
+use crate::policy::spec::{BucketSelection, Op, Policy, Rule, RuleSeverity, Waiver};
+use crate::policy::validate::validate;
+
+/// Version of the [`Evaluation`] JSON shape (`overlap gate --format json`). Bumped only on
+/// breaking changes; adding fields is not one.
+pub const EVALUATION_SCHEMA_VERSION: u32 = 1;
+
+/// Everything the gate reads besides the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct GateInput<'a> {
+    pub analysis: &'a VersionAnalysis,
+    /// Drift against the policy's baseline; required when a rule uses a drift metric.
+    pub drift: Option<&'a DriftReport>,
+    pub audits: &'a [AuditSummary],
+    /// The date waivers are checked against (never read from the clock here).
+    pub today: NaiveDate,
+    /// Shown in outputs (SARIF `tool.driver.version`, JSON `tool_version`).
+    pub tool_version: &'a str,
+    /// `--fail-on warn`: warnings (including unused waivers) fail the gate too.
+    pub fail_on_warn: bool,
+}
+
+/// Why an evaluation could not be completed (the CLI exits 2: such a gate never passes).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvaluateError {
+    #[error("policy '{policy}' has {errors} error(s), first: {first}; run `overlap policy lint`")]
+    InvalidPolicy {
+        policy: String,
+        errors: usize,
+        first: String,
+    },
+    #[error(
+        "policy '{policy}' uses drift metrics against {baseline}, but no drift report was given; compute drift against {baseline} first"
+    )]
+    MissingDrift { policy: String, baseline: String },
+    #[error("the drift report is against {report}, but the policy's baseline is {policy}")]
+    BaselineMismatch { policy: String, report: String },
+    #[error(
+        "the policy sets analysis {setting} = {policy}, but the analysis used {analysis}; re-run the analysis with the policy's settings"
+    )]
+    SettingsMismatch {
+        setting: &'static str,
+        policy: String,
+        analysis: String,
+    },
+    #[error(
+        "rule '{rule}' names feature '{feature}', which {dataset} does not have; run `overlap policy lint --dataset {dataset}`"
+    )]
+    UnknownFeature {
+        rule: String,
+        feature: String,
+        dataset: String,
+    },
+    #[error(
+        "rule '{rule}': the analysis of bucket '{bucket}' has no coverage for the pair ({first}, {second}); analyse with the policy's feature pairs"
+    )]
+    PairNotAnalysed {
+        rule: String,
+        bucket: String,
+        first: String,
+        second: String,
+    },
+    #[error("metric {metric} of bucket '{bucket}' is not a finite number ({value})")]
+    NonFiniteMetric {
+        metric: Metric,
+        bucket: String,
+        value: f64,
+    },
+}
+
+/// The result of one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    /// A deny finding that is not waived: fails the gate.
+    Fail,
+    /// A failure covered by an active waiver (shown with the waiver, never hidden).
+    Waived,
+    /// A failing warn rule, or an unused waiver.
+    Warn,
+    /// The metric has no value for this bucket (no comparisons, no observations).
+    NoData,
+}
+
+impl Outcome {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Waived => "waived",
+            Outcome::Warn => "warn",
+            Outcome::NoData => "no-data",
+        }
+    }
+}
+
+/// What produced a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// A rule evaluated on a bucket.
+    Rule,
+    /// A declared, required bucket without data (deny).
+    RequiredBucket,
+    /// A waiver past its expiry date (deny; it waives nothing).
+    WaiverExpired,
+    /// An active waiver that waived nothing (warn).
+    WaiverUnused,
+}
+
+impl FindingKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            FindingKind::Rule => "rule",
+            FindingKind::RequiredBucket => "required-bucket",
+            FindingKind::WaiverExpired => "waiver-expired",
+            FindingKind::WaiverUnused => "waiver-unused",
+        }
+    }
+}
+
+/// Pass or fail for the whole gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateVerdict {
+    Pass,
+    Fail,
+}
+
+/// Who waived a finding, why, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaiverRef {
+    pub owner: String,
+    pub reason: String,
+    pub ticket: String,
+    #[serde(serialize_with = "ser_date")]
+    pub expires: NaiveDate,
+    pub line: usize,
+}
+
+/// What supports a finding's value.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Evidence {
+    /// Comparisons in the bucket (0 without data).
+    pub n: u64,
+    /// The weakest direction of Î_k in feature words, for eigenvalue metrics.
+    pub weakest_direction: Option<String>,
+    /// Î_k is singular: condition_number and worst_se count as +∞.
+    pub unidentified: bool,
+    /// Four-quadrant counts, for pair metrics.
+    pub quadrants: Option<Quadrants>,
+    /// Edit attempts and acceptances, for intervention metrics.
+    pub attempts: Option<u64>,
+    pub accepted: Option<u64>,
+    /// Wilson 95% interval of a rate (acceptance or audit pass rate).
+    pub interval: Option<[f64; 2]>,
+    /// Audited comparisons, for audit_pass_rate.
+    pub audited: Option<u64>,
+    /// `NAME@V` compared against, for drift metrics.
+    pub baseline: Option<String>,
+    /// Why the value is missing or counted as worst, in words.
+    pub note: Option<String>,
+}
+
+/// One finding: a rule on a bucket (and feature pair, intervention or arm), or a gate-level
+/// finding about a bucket or waiver.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The rule's id (for waiver findings, the waived rule's id; `None` for required-bucket).
+    pub rule: Option<String>,
+    pub bucket: String,
+    pub metric: Option<Metric>,
+    pub features: Option<[String; 2]>,
+    pub intervention: Option<String>,
+    pub arm: Option<String>,
+    pub outcome: Outcome,
+    pub severity: RuleSeverity,
+    pub op: Option<Op>,
+    pub threshold: Option<f64>,
+    /// `None` when there is no data, or when the value is +∞ (see `evidence.note`).
+    pub value: Option<f64>,
+    /// Distance from the threshold towards passing: positive = room to spare, negative = short.
+    pub margin: Option<f64>,
+    pub evidence: Evidence,
+    /// The waiver that waived this finding (or, for waiver findings, the waiver itself).
+    pub waiver: Option<WaiverRef>,
+    pub message: String,
+    /// Where in the policy file: the rule, the bucket declaration or the waiver.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Finding {
+    /// A short subject such as `lambda_min`, `min_quadrant_share(length, refusal)` or
+    /// `acceptance_rate(shorten)`.
+    pub fn subject(&self) -> String {
+        let Some(metric) = self.metric else {
+            return self.kind.name().to_owned();
+        };
+        if let Some([a, b]) = &self.features {
+            format!("{metric}({a}, {b})")
+        } else if let Some(i) = &self.intervention {
+            format!("{metric}({i})")
+        } else if let Some(a) = &self.arm {
+            format!("{metric}({a})")
+        } else {
+            metric.name().to_owned()
+        }
+    }
+
+    /// A stable identity for deduplication across runs (SARIF fingerprints, test names).
+    pub fn key(&self) -> String {
+        let rule = self.rule.as_deref().unwrap_or("");
+        let extra = match (&self.features, &self.intervention, &self.arm) {
+            (Some([a, b]), _, _) => format!("/{a},{b}"),
+            (_, Some(i), _) => format!("/{i}"),
+            (_, _, Some(a)) => format!("/{a}"),
+            _ => String::new(),
+        };
+        format!("{}:{rule}:{}{extra}", self.kind.name(), self.bucket)
+    }
+}
+
+/// Findings per outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub waived: usize,
+    pub warn: usize,
+    #[serde(rename = "no-data")]
+    pub no_data: usize,
+}
+
+/// A rule as the outputs describe it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleSummary {
+    pub id: String,
+    pub description: Option<String>,
+    pub metric: Metric,
+    pub op: Op,
+    pub threshold: f64,
+    /// Per-bucket overrides, in file order (a JSON object).
+    pub thresholds: NamedValues,
+    /// `None` for every bucket (`"*"`).
+    pub buckets: Option<Vec<String>>,
+    pub severity: RuleSeverity,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// How a waiver was used in this evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaiverState {
+    /// Waived at least one failure.
+    Active,
+    /// Valid but waived nothing.
+    Unused,
+    /// Past its expiry date: waives nothing.
+    Expired,
+}
+
+/// A waiver and its state, so every output can list all waivers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaiverStatus {
+    pub rule: String,
+    pub bucket: String,
+    pub owner: String,
+    pub reason: String,
+    pub ticket: String,
+    #[serde(serialize_with = "ser_date")]
+    pub expires: NaiveDate,
+    pub state: WaiverState,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The policy an evaluation ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyIdentity {
+    pub name: String,
+    pub file: String,
+    /// SHA-256 of the policy file, hex.
+    pub digest: String,
+}
+
+/// The dataset version an evaluation ran on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetIdentity {
+    pub name: String,
+    pub version: u32,
+    pub digest: String,
+}
+
+/// The complete, self-contained result of a gate run: renderers need nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub policy: PolicyIdentity,
+    pub dataset: DatasetIdentity,
+    pub baseline: Option<String>,
+    #[serde(serialize_with = "ser_date")]
+    pub evaluated_on: NaiveDate,
+    pub fail_on_warn: bool,
+    /// `verdict(fail_on_warn)`.
+    pub verdict: GateVerdict,
+    pub counts: Counts,
+    pub rules: Vec<RuleSummary>,
+    pub waivers: Vec<WaiverStatus>,
+    /// Required-bucket findings (by bucket), then rule findings (rule order in the file, then
+    /// bucket, then feature pair / intervention / arm), then waiver findings (file order).
+    pub findings: Vec<Finding>,
+}
+
+impl Evaluation {
+    /// `Fail` when any finding fails; with `fail_on_warn`, also when any finding warns.
+    pub fn verdict(&self, fail_on_warn: bool) -> GateVerdict {
+        verdict_of(&self.findings, fail_on_warn)
+    }
+}
+
+fn verdict_of(findings: &[Finding], fail_on_warn: bool) -> GateVerdict {
+    let failing = findings
+        .iter()
+        .any(|f| f.outcome == Outcome::Fail || (fail_on_warn && f.outcome == Outcome::Warn));
+    if failing {
+        GateVerdict::Fail
+    } else {
+        GateVerdict::Pass
+    }
+}
+
+fn ser_date<S: Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&date.format("%Y-%m-%d"))
+}
+
+/// Evaluates `policy` on `input`.
+pub fn evaluate(policy: &Policy, input: &GateInput<'_>) -> Result<Evaluation, EvaluateError> {
+    check_inputs(policy, input)?;
+    let analysis = input.analysis;
+    let dataset = format!("{}@{}", analysis.dataset, analysis.version);
+
+    // Buckets with data; a bucket listed with n = 0 has no data either.
+    let with_data: Vec<&BucketAnalysis> = analysis.buckets.iter().filter(|b| b.n > 0).collect();
+    let data_for = |name: &str| with_data.iter().copied().find(|b| b.bucket == name);
+    let every_bucket: BTreeSet<&str> = with_data
+        .iter()
+        .map(|b| b.bucket.as_str())
+        .chain(policy.buckets.iter().map(|b| b.name.value.as_str()))
+        .collect();
+
+    let mut findings = Vec::new();
+
+    let mut missing_required: Vec<_> = policy
+        .buckets
+        .iter()
+        .filter(|b| b.required && data_for(&b.name.value).is_none())
+        .collect();
+    missing_required.sort_by(|a, b| a.name.value.cmp(&b.name.value));
+    for spec in missing_required {
+        findings.push(Finding {
+            kind: FindingKind::RequiredBucket,
+            rule: None,
+            bucket: spec.name.value.clone(),
+            metric: None,
+            features: None,
+            intervention: None,
+            arm: None,
+            outcome: Outcome::Fail,
+            severity: RuleSeverity::Deny,
+            op: None,
+            threshold: None,
+            value: None,
+            margin: None,
+            evidence: Evidence::default(),
+            waiver: None,
+            message: format!(
+                "required bucket '{}' has no comparisons in {dataset}",
+                spec.name.value
+            ),
+            line: spec.name.loc.line,
+            column: spec.name.loc.column,
+        });
+    }
+
+    let mut waived_something = vec![false; policy.waivers.len()];
+    for rule in &policy.rules {
+        let buckets: Vec<&str> = match &rule.buckets {
+            BucketSelection::All => every_bucket.iter().copied().collect(),
+            BucketSelection::Listed(list) => list
+                .iter()
+                .map(|b| b.value.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        };
+        if buckets.is_empty() {
+            findings.push(no_bucket_finding(rule, &dataset));
+        }
+        for bucket in buckets {
+            let measurements = measure(rule, bucket, data_for(bucket), input)?;
+            for m in measurements {
+                let waiver = active_waiver(policy, rule, bucket, input.today);
+                let finding = judge(rule, bucket, m, waiver.map(|(_, w)| w));
+                if let (Outcome::Waived, Some((index, _))) = (finding.outcome, waiver) {
+                    if let Some(flag) = waived_something.get_mut(index) {
+                        *flag = true;
+                    }
+                }
+                findings.push(finding);
+            }
+        }
+    }
+
+    let mut waivers = Vec::new();
+    for (index, waiver) in policy.waivers.iter().enumerate() {
+        let state = if waiver.is_expired(input.today) {
+            WaiverState::Expired
+        } else if waived_something.get(index).copied().unwrap_or(false) {
+            WaiverState::Active
+        } else {
+            WaiverState::Unused
+        };
+        if let Some(finding) = waiver_finding(policy, waiver, state) {
+            findings.push(finding);
+        }
+        waivers.push(WaiverStatus {
+            rule: waiver.rule.value.clone(),
+            bucket: waiver.bucket.value.clone(),
+            owner: waiver.owner.value.clone(),
+            reason: waiver.reason.value.clone(),
+            ticket: waiver.ticket.value.clone(),
+            expires: waiver.expires.value,
+            state,
+            line: waiver.loc.line,
+            column: waiver.loc.column,
+        });
+    }
+
+    let mut counts = Counts::default();
+    for f in &findings {
+        match f.outcome {
+            Outcome::Pass => counts.pass += 1,
+            Outcome::Fail => counts.fail += 1,
+            Outcome::Waived => counts.waived += 1,
+            Outcome::Warn => counts.warn += 1,
+            Outcome::NoData => counts.no_data += 1,
+        }
+    }
+
+    Ok(Evaluation {
+        schema_version: EVALUATION_SCHEMA_VERSION,
+        tool_version: input.tool_version.to_owned(),
+        policy: PolicyIdentity {
+            name: policy.name.value.clone(),
+            file: policy.file.clone(),
+            digest: policy.digest.clone(),
+        },
+        dataset: DatasetIdentity {
+            name: analysis.dataset.clone(),
+            version: analysis.version,
+            digest: analysis.digest.clone(),
+        },
+        baseline: policy.baseline().map(ToString::to_string),
+        evaluated_on: input.today,
+        fail_on_warn: input.fail_on_warn,
+        verdict: verdict_of(&findings, input.fail_on_warn),
+        counts,
+        rules: policy.rules.iter().map(rule_summary).collect(),
+        waivers,
+        findings,
+    })
+}
+
+fn check_inputs(policy: &Policy, input: &GateInput<'_>) -> Result<(), EvaluateError> {
+    let errors: Vec<_> = validate(policy, None)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    if let Some(first) = errors.first() {
+        return Err(EvaluateError::InvalidPolicy {
+            policy: policy.name.value.clone(),
+            errors: errors.len(),
+            first: format!(
+                "{} at {}:{}:{}",
+                first.message, first.file, first.line, first.column
+            ),
+        });
+    }
+
+    if let (true, Some(baseline)) = (policy.needs_drift(), policy.baseline()) {
+        let Some(drift) = input.drift else {
+            return Err(EvaluateError::MissingDrift {
+                policy: policy.name.value.clone(),
+                baseline: baseline.to_string(),
+            });
+        };
+        if drift.baseline != baseline.to_string() {
+            return Err(EvaluateError::BaselineMismatch {
+                policy: baseline.to_string(),
+                report: drift.baseline.clone(),
+            });
+        }
+    }
+
+    let params = &input.analysis.params;
+    let settings = &policy.analysis;
+    // Exact comparison on purpose: the analysis must have been run with the very value the
+    // policy states, not a nearby one.
+    #[allow(clippy::float_cmp)]
+    let numeric = [
+        ("ridge", settings.ridge.as_ref(), params.ridge),
+        (
+            "info_ridge",
+            settings.info_ridge.as_ref(),
+            params.info_ridge,
+        ),
+    ];
+    for (setting, wanted, used) in numeric {
+        if let Some(wanted) = wanted.filter(|w| w.value != used) {
+            return Err(EvaluateError::SettingsMismatch {
+                setting,
+                policy: wanted.value.to_string(),
+                analysis: used.to_string(),
+            });
+        }
+    }
+    if let Some(fit) = settings.fit.as_ref().filter(|f| f.value != params.fit) {
+        let name = |f: FitMode| match f {
+            FitMode::Pooled => "pooled",
+            FitMode::PerBucket => "per-bucket",
+        };
+        return Err(EvaluateError::SettingsMismatch {
+            setting: "fit",
+            policy: name(fit.value).into(),
+            analysis: name(params.fit).into(),
+        });
+    }
+
+    let dataset = format!("{}@{}", input.analysis.dataset, input.analysis.version);
+    for rule in &policy.rules {
+        for feature in rule.feature_pair().into_iter().flatten() {
+            if !input.analysis.features.iter().any(|f| f.name == feature) {
+                return Err(EvaluateError::UnknownFeature {
+                    rule: rule.id.value.clone(),
+                    feature: feature.to_owned(),
+                    dataset,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A metric value as measured.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Known(f64),
+    /// The metric is +∞ (unidentified information, an intervention never accepted): the worst
+    /// possible value, so it fails upper bounds instead of being skipped.
+    Worst(&'static str),
+    Missing(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Measurement {
+    features: Option<[String; 2]>,
+    intervention: Option<String>,
+    arm: Option<String>,
+    value: Value,
+    evidence: Evidence,
+}
+
+impl Measurement {
+    fn of(value: Value, evidence: Evidence) -> Self {
+        Self {
+            features: None,
+            intervention: None,
+            arm: None,
+            value,
+            evidence,
+        }
+    }
+}
+
+fn measure(
+    rule: &Rule,
+    bucket: &str,
+    data: Option<&BucketAnalysis>,
+    input: &GateInput<'_>,
+) -> Result<Vec<Measurement>, EvaluateError> {
+    let metric = rule.metric.value;
+    let features = rule
+        .feature_pair()
+        .map(|[a, b]| [a.to_owned(), b.to_owned()]);
+    let Some(b) = data else {
+        let mut m = Measurement::of(
+            Value::Missing("no comparisons in this bucket".into()),
+            Evidence::default(),
+        );
+        m.features = features;
+        m.arm = rule.arm.as_ref().map(|a| a.value.clone());
+        return Ok(vec![m]);
+    };
+    let mut evidence = Evidence {
+        n: b.n,
+        ..Evidence::default()
+    };
+    if metric.shows_weakest_direction() {
+        evidence.weakest_direction = Some(b.weakest_direction_words.clone());
+        evidence.unidentified = b.unidentified;
+    }
+    let unidentified_or = |v: Option<f64>| v.map_or(Value::Worst("unidentified"), Value::Known);
+
+    let mut out = match metric.kind() {
+        MetricKind::Bucket => {
+            #[allow(clippy::cast_precision_loss)]
+            let value = match metric {
+                Metric::N => Value::Known(b.n as f64),
+                Metric::LambdaMin => Value::Known(b.lambda_min),
+                Metric::ConditionNumber => unidentified_or(b.condition_number),
+                Metric::TotalInformation => Value::Known(b.total_information),
+                Metric::WorstSe => unidentified_or(b.worst_se),
+                Metric::MeanCurvature => Value::Known(b.mean_curvature),
+                Metric::GeometryLambdaMin => Value::Known(b.geometry_lambda_min),
+                _ => Value::Known(b.label_balance),
+            };
+            vec![Measurement::of(value, evidence)]
+        }
+        MetricKind::FeaturePair => {
+            let [first, second] = features.clone().unwrap_or_default();
+            let coverage = b.pairs.iter().find(|p| {
+                let [x, y] = &p.features;
+                (*x == first && *y == second) || (*x == second && *y == first)
+            });
+            let Some(coverage) = coverage else {
+                return Err(EvaluateError::PairNotAnalysed {
+                    rule: rule.id.value.clone(),
+                    bucket: bucket.to_owned(),
+                    first,
+                    second,
+                });
+            };
+            let value = if metric == Metric::MinQuadrantShare {
+                coverage.min_quadrant_share
+            } else {
+                coverage.discordant_share
+            };
+            evidence.quadrants = Some(coverage.quadrants);
+            let value = value.map_or_else(
+                || Value::Missing("no comparison where both features differ".into()),
+                Value::Known,
+            );
+            let mut m = Measurement::of(value, evidence);
+            m.features = features;
+            vec![m]
+        }
+        MetricKind::Intervention => interventions(rule, b, &evidence),
+        MetricKind::Arm => {
+            let arm = rule
+                .arm
+                .as_ref()
+                .map(|a| a.value.clone())
+                .unwrap_or_default();
+            let share = b.arms.iter().find(|a| a.arm == arm).map(|a| a.share);
+            if share.is_none() {
+                evidence.note = Some("no comparison of the bucket is in this arm".into());
+            }
+            let mut m = Measurement::of(Value::Known(share.unwrap_or(0.0)), evidence);
+            m.arm = Some(arm);
+            vec![m]
+        }
+        MetricKind::Audit => {
+            let audit = input.audits.iter().find(|a| a.bucket == bucket);
+            evidence.audited = Some(audit.map_or(0, |a| a.audited));
+            evidence.interval = audit.and_then(|a| Some([a.wilson_low?, a.wilson_high?]));
+            let value = audit.and_then(|a| a.pass_rate).map_or_else(
+                || Value::Missing("no audited comparisons in this bucket".into()),
+                Value::Known,
+            );
+            vec![Measurement::of(value, evidence)]
+        }
+        MetricKind::Drift => {
+            let drift = input.drift.and_then(|d| {
+                evidence.baseline = Some(d.baseline.clone());
+                d.buckets.iter().find(|x| x.bucket == bucket)
+            });
+            let value = drift.and_then(|d| match metric {
+                Metric::SecondMomentShift => d.second_moment_shift,
+                Metric::WeakestDirectionAngle => d.weakest_direction_angle,
+                _ => d.margin_shift,
+            });
+            let value = value.map_or_else(
+                || Value::Missing("bucket is missing from the baseline or this version".into()),
+                Value::Known,
+            );
+            vec![Measurement::of(value, evidence)]
+        }
+    };
+
+    for m in &mut out {
+        if let Value::Known(v) = m.value {
+            if v.is_finite() {
+                continue;
+            }
+            return Err(EvaluateError::NonFiniteMetric {
+                metric,
+                bucket: bucket.to_owned(),
+                value: v,
+            });
+        }
+        if let Value::Worst(reason) = m.value {
+            m.evidence.note.get_or_insert_with(|| reason.to_owned());
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.features, &a.intervention, &a.arm).cmp(&(&b.features, &b.intervention, &b.arm))
+    });
+    Ok(out)
+}
+
+/// One measurement per intervention: the rule's list, else every intervention used in the bucket.
+fn interventions(rule: &Rule, b: &BucketAnalysis, base: &Evidence) -> Vec<Measurement> {
+    let metric = rule.metric.value;
+    let names: Vec<String> = match &rule.interventions {
+        Some(list) => list.value.iter().map(|i| i.value.clone()).collect(),
+        None => b.interventions.iter().map(|i| i.name.clone()).collect(),
+    };
+    let names: BTreeSet<String> = names.into_iter().collect();
+    if names.is_empty() {
+        return vec![Measurement::of(
+            Value::Missing("no intervention is used in this bucket".into()),
+            base.clone(),
+        )];
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let used: Option<&InterventionUse> = b.interventions.iter().find(|i| i.name == name);
+            let mut evidence = base.clone();
+            let value = match used {
+                None => Value::Missing("intervention is not used in this bucket".into()),
+                Some(u) => {
+                    evidence.attempts = Some(u.attempts);
+                    evidence.accepted = Some(u.accepted);
+                    evidence.interval = u.wilson_low.zip(u.wilson_high).map(|(l, h)| [l, h]);
+                    match (metric, u.attempts, u.acceptance_rate, u.effective_cost) {
+                        (_, 0, _, _) | (Metric::AcceptanceRate, _, None, _) => {
+                            Value::Missing("no acceptance observations".into())
+                        }
+                        (Metric::AcceptanceRate, _, Some(rate), _) => Value::Known(rate),
+                        (_, _, _, Some(cost)) => Value::Known(cost),
+                        (_, _, _, None) => Value::Worst("never accepted: infinite effective cost"),
+                    }
+                }
+            };
+            let mut m = Measurement::of(value, evidence);
+            m.intervention = Some(name);
+            m
+        })
+        .collect()
+}
+
+/// The unexpired waiver for (rule, bucket), with its index.
+fn active_waiver<'p>(
+    policy: &'p Policy,
+    rule: &Rule,
+    bucket: &str,
+    today: NaiveDate,
+) -> Option<(usize, &'p Waiver)> {
+    policy.waivers.iter().enumerate().find(|(_, w)| {
+        w.rule.value == rule.id.value && w.bucket.value == bucket && !w.is_expired(today)
+    })
+}
+
+fn waiver_ref(w: &Waiver) -> WaiverRef {
+    WaiverRef {
+        owner: w.owner.value.clone(),
+        reason: w.reason.value.clone(),
+        ticket: w.ticket.value.clone(),
+        expires: w.expires.value,
+        line: w.loc.line,
+    }
+}
+
+fn judge(rule: &Rule, bucket: &str, m: Measurement, waiver: Option<&Waiver>) -> Finding {
+    let op = rule.op.value;
+    let threshold = rule.threshold_for(bucket);
+    let mut finding = Finding {
+        kind: FindingKind::Rule,
+        rule: Some(rule.id.value.clone()),
+        bucket: bucket.to_owned(),
+        metric: Some(rule.metric.value),
+        features: m.features,
+        intervention: m.intervention,
+        arm: m.arm,
+        outcome: Outcome::NoData,
+        severity: rule.severity.value,
+        op: Some(op),
+        threshold: Some(threshold),
+        value: None,
+        margin: None,
+        evidence: m.evidence,
+        waiver: None,
+        message: String::new(),
+        line: rule.loc.line,
+        column: rule.loc.column,
+    };
+    let subject = finding.subject();
+    let bound = format!("{op} {}", fmt_num(threshold));
+    let passes = match &m.value {
+        Value::Known(v) => {
+            finding.value = Some(*v);
+            finding.margin = Some(op.margin(*v, threshold));
+            finding.message = format!("{subject} = {} (needs {bound})", fmt_num(*v));
+            op.holds(*v, threshold)
+        }
+        Value::Worst(reason) => {
+            finding.message = format!("{subject} is +∞: {reason} (needs {bound})");
+            op.holds(f64::INFINITY, threshold)
+        }
+        Value::Missing(note) => {
+            finding.evidence.note = Some(note.clone());
+            finding.message = format!("{subject}: no data ({note})");
+            return finding;
+        }
+    };
+    finding.outcome = if passes {
+        Outcome::Pass
+    } else if let Some(w) = waiver {
+        finding.waiver = Some(waiver_ref(w));
+        Outcome::Waived
+    } else {
+        match rule.severity.value {
+            RuleSeverity::Deny => Outcome::Fail,
+            RuleSeverity::Warn => Outcome::Warn,
+        }
+    };
+    finding
+}
+
+fn no_bucket_finding(rule: &Rule, dataset: &str) -> Finding {
+    Finding {
+        kind: FindingKind::Rule,
+        rule: Some(rule.id.value.clone()),
+        bucket: "*".into(),
+        metric: Some(rule.metric.value),
+        features: None,
+        intervention: None,
+        arm: None,
+        outcome: Outcome::NoData,
+        severity: rule.severity.value,
+        op: Some(rule.op.value),
+        threshold: Some(rule.threshold.value),
+        value: None,
+        margin: None,
+        evidence: Evidence {
+            note: Some(format!("{dataset} has no buckets with data")),
+            ..Evidence::default()
+        },
+        waiver: None,
+        message: format!(
+            "{}: no data ({dataset} has no buckets with data)",
+            rule.metric.value
+        ),
+        line: rule.loc.line,
+        column: rule.loc.column,
+    }
+}
+
+fn waiver_finding(policy: &Policy, w: &Waiver, state: WaiverState) -> Option<Finding> {
+    let (kind, outcome, severity, message) = match state {
+        WaiverState::Active => return None,
+        WaiverState::Expired => (
+            FindingKind::WaiverExpired,
+            Outcome::Fail,
+            RuleSeverity::Deny,
+            format!(
+                "waiver for rule '{}' on bucket '{}' expired on {} (owner {}, ticket {}, reason: {}); renew or remove it",
+                w.rule.value,
+                w.bucket.value,
+                w.expires.value.format("%Y-%m-%d"),
+                w.owner.value,
+                w.ticket.value,
+                w.reason.value
+            ),
+        ),
+        WaiverState::Unused => (
+            FindingKind::WaiverUnused,
+            Outcome::Warn,
+            RuleSeverity::Warn,
+            format!(
+                "waiver for rule '{}' on bucket '{}' waived nothing; remove it",
+                w.rule.value, w.bucket.value
+            ),
+        ),
+    };
+    Some(Finding {
+        kind,
+        rule: Some(w.rule.value.clone()),
+        bucket: w.bucket.value.clone(),
+        metric: policy.rule(&w.rule.value).map(|r| r.metric.value),
+        features: None,
+        intervention: None,
+        arm: None,
+        outcome,
+        severity,
+        op: None,
+        threshold: None,
+        value: None,
+        margin: None,
+        evidence: Evidence::default(),
+        waiver: Some(waiver_ref(w)),
+        message,
+        line: w.loc.line,
+        column: w.loc.column,
+    })
+}
+
+fn rule_summary(rule: &Rule) -> RuleSummary {
+    RuleSummary {
+        id: rule.id.value.clone(),
+        description: rule.description.as_ref().map(|d| d.value.clone()),
+        metric: rule.metric.value,
+        op: rule.op.value,
+        threshold: rule.threshold.value,
+        thresholds: NamedValues(
+            rule.thresholds
+                .iter()
+                .map(|t| (t.bucket.value.clone(), t.threshold.value))
+                .collect(),
+        ),
+        buckets: match &rule.buckets {
+            BucketSelection::All => None,
+            BucketSelection::Listed(l) => Some(l.iter().map(|b| b.value.clone()).collect()),
+        },
+        severity: rule.severity.value,
+        line: rule.loc.line,
+        column: rule.loc.column,
+    }
+}
+
+/// Numbers for people: integers as integers, four significant digits in [1e-3, 1e6), scientific
+/// notation outside. Deterministic (no locale).
+pub(crate) fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        return if v > 0.0 { "∞".into() } else { v.to_string() };
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if v.fract() == 0.0 && a < 1e15 {
+        return format!("{v:.0}");
+    }
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    // floor(log10 a) is in [-3, 5] here, so the cast is exact and decimals is in [0, 6].
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(120.0), "120");
+        assert_eq!(fmt_num(0.0123), "0.0123");
+        assert_eq!(fmt_num(0.081234), "0.08123");
+        assert_eq!(fmt_num(-0.0377), "-0.0377");
+        assert_eq!(fmt_num(12.3456), "12.35");
+        assert_eq!(fmt_num(0.25), "0.25");
+        assert_eq!(fmt_num(1.5e-5), "1.500e-5");
+        assert_eq!(fmt_num(2.5e7), "25000000");
+        assert_eq!(fmt_num(2.5e7 + 0.5), "2.500e7");
+    }
+}

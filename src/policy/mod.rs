@@ -1,0 +1,22 @@
+//! Overlap-SLO policies: parse (with locations) → validate (every diagnostic) → evaluate (pure;
+//! findings are values) → render (every CI format).
+//!
+//! The CLI reads the policy file and the inputs, calls these, prints the output and maps
+//! [`GateVerdict`] to the exit code; nothing in this module prints, exits, reads files or clocks.
+
+pub mod diagnostic;
+pub mod evaluate;
+pub mod metric;
+pub mod render;
+pub mod source;
+pub mod spec;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use evaluate::{
+    EvaluateError, Evaluation, Finding, FindingKind, GateInput, GateVerdict, Outcome, evaluate,
+};
+pub use metric::Metric;
+pub use render::{GateFormat, render};
+pub use spec::{Policy, parse};
+pub use validate::{DatasetContext, lint, validate};

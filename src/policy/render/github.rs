@@ -1,0 +1,65 @@
+//! `--format github`: GitHub Actions workflow commands, one annotation per finding that is not a
+//! pass, located at the rule's (or waiver's, or bucket's) line in the policy file, then a plain
+//! summary line.
+//!
+//! Escaping follows the runner's rules: in messages `%`, CR and LF are percent-encoded; in
+//! properties also `:` and `,`.
+
+use std::fmt::Write as _;
+
+use super::{counts_line, full_text, title, verdict_word};
+use crate::policy::evaluate::{Evaluation, Outcome};
+
+pub(super) fn render(eval: &Evaluation) -> String {
+    let mut out = String::new();
+    for f in &eval.findings {
+        let command = match f.outcome {
+            Outcome::Pass => continue,
+            Outcome::Fail => "error",
+            Outcome::Warn if eval.fail_on_warn => "error",
+            Outcome::Warn => "warning",
+            Outcome::Waived | Outcome::NoData => "notice",
+        };
+        let title = format!("overlap gate {}: {}", f.outcome.name(), title(f));
+        let _ = writeln!(
+            out,
+            "::{command} file={},line={},col={},title={}::{}",
+            escape_property(&eval.policy.file),
+            f.line,
+            f.column,
+            escape_property(&title),
+            escape_data(&full_text(f))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "overlap gate: {} (policy {} on {}@{}): {}",
+        verdict_word(eval.verdict),
+        eval.policy.name,
+        eval.dataset.name,
+        eval.dataset.version,
+        counts_line(eval)
+    );
+    out
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape_data("50%\nnext"), "50%25%0Anext");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

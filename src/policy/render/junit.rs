@@ -1,0 +1,217 @@
+//! `--format junit`: JUnit XML for CI test reports. One test case per rule × bucket (several
+//! findings of one rule on one bucket — one per intervention, say — share a test case), plus one
+//! per required bucket without data and per expired or unused waiver.
+//!
+//! Mapping: a failing finding is a `<failure>` (warnings too under `--fail-on warn`); a waived
+//! test case is `<skipped>` whose message carries owner, reason, ticket and expiry; a test case
+//! with no data at all is `<skipped>`; every finding is listed in `<system-out>`. No `time`
+//! attributes, so the bytes are deterministic.
+
+use std::fmt::Write as _;
+
+use super::{counts_line, full_text, title, verdict_word, waiver_text};
+use crate::policy::evaluate::{Evaluation, Finding, FindingKind, Outcome};
+
+struct Case<'e> {
+    name: String,
+    findings: Vec<&'e Finding>,
+}
+
+enum Status {
+    Passed,
+    Failed { kind: &'static str, message: String },
+    Skipped { message: String },
+}
+
+pub(super) fn render(eval: &Evaluation) -> String {
+    let cases = group(eval);
+    let statuses: Vec<Status> = cases.iter().map(|c| status(eval, c)).collect();
+    let failures = statuses
+        .iter()
+        .filter(|s| matches!(s, Status::Failed { .. }))
+        .count();
+    let skipped = statuses
+        .iter()
+        .filter(|s| matches!(s, Status::Skipped { .. }))
+        .count();
+    let suite = format!("overlap gate: {}", eval.policy.name);
+
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        attr(&suite),
+        cases.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" timestamp=\"{}\">",
+        attr(&suite),
+        cases.len(),
+        eval.evaluated_on.format("%Y-%m-%dT00:00:00")
+    );
+    out.push_str("    <properties>\n");
+    let properties = [
+        ("verdict", verdict_word(eval.verdict).to_owned()),
+        ("summary", counts_line(eval)),
+        ("policy", eval.policy.file.clone()),
+        ("policy.digest", eval.policy.digest.clone()),
+        (
+            "dataset",
+            format!("{}@{}", eval.dataset.name, eval.dataset.version),
+        ),
+        ("dataset.digest", eval.dataset.digest.clone()),
+        (
+            "evaluated_on",
+            eval.evaluated_on.format("%Y-%m-%d").to_string(),
+        ),
+        ("tool_version", eval.tool_version.clone()),
+    ];
+    for (name, value) in properties {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            attr(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
+
+    for (case, status) in cases.iter().zip(&statuses) {
+        let first = case.findings.first();
+        let line = first.map_or(0, |f| f.line);
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{line}\"",
+            attr(&eval.policy.name),
+            attr(&case.name),
+            attr(&eval.policy.file)
+        );
+        out.push_str(">\n");
+        match status {
+            Status::Passed => {}
+            Status::Failed { kind, message } => {
+                let _ = writeln!(
+                    out,
+                    "      <failure type=\"{kind}\" message=\"{}\">{}</failure>",
+                    attr(message),
+                    text(&details(case, |f| matches!(
+                        f.outcome,
+                        Outcome::Fail | Outcome::Warn
+                    )))
+                );
+            }
+            Status::Skipped { message } => {
+                let _ = writeln!(out, "      <skipped message=\"{}\"/>", attr(message));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "      <system-out>{}</system-out>",
+            text(&details(case, |_| true))
+        );
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Consecutive findings with the same kind, rule and bucket form one test case (the evaluation
+/// orders them so that they are consecutive).
+fn group(eval: &Evaluation) -> Vec<Case<'_>> {
+    let mut cases: Vec<Case<'_>> = Vec::new();
+    for f in &eval.findings {
+        let name = title(f);
+        match cases.last_mut() {
+            Some(last)
+                if last.name == name && last.findings.first().is_some_and(|x| x.kind == f.kind) =>
+            {
+                last.findings.push(f);
+            }
+            _ => cases.push(Case {
+                name,
+                findings: vec![f],
+            }),
+        }
+    }
+    cases
+}
+
+fn status(eval: &Evaluation, case: &Case<'_>) -> Status {
+    let find = |o: Outcome| case.findings.iter().copied().find(|f| f.outcome == o);
+    if let Some(f) = find(Outcome::Fail) {
+        let kind = match f.kind {
+            FindingKind::Rule => "fail",
+            other => other.name(),
+        };
+        return Status::Failed {
+            kind,
+            message: f.message.clone(),
+        };
+    }
+    if let (true, Some(f)) = (eval.fail_on_warn, find(Outcome::Warn)) {
+        return Status::Failed {
+            kind: "warn",
+            message: f.message.clone(),
+        };
+    }
+    if let Some(f) = find(Outcome::Waived) {
+        let waiver = f.waiver.as_ref().map(waiver_text).unwrap_or_default();
+        return Status::Skipped {
+            message: format!("{}; {waiver}", f.message),
+        };
+    }
+    if case.findings.iter().all(|f| f.outcome == Outcome::NoData) {
+        let message = case
+            .findings
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        return Status::Skipped { message };
+    }
+    Status::Passed
+}
+
+fn details(case: &Case<'_>, keep: impl Fn(&Finding) -> bool) -> String {
+    case.findings
+        .iter()
+        .filter(|f| keep(f))
+        .map(|f| format!("{}: {}", f.outcome.name(), full_text(f)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Escapes text content; drops characters XML 1.0 cannot hold.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes an attribute value (quotes and line breaks too, which attributes would normalize).
+fn attr(s: &str) -> String {
+    text(s)
+        .replace('"', "&quot;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(attr("a<b & \"c\"\n"), "a&lt;b &amp; &quot;c&quot;&#10;");
+        assert_eq!(text("x\u{1}y"), "xy");
+    }
+}
