@@ -825,6 +825,8 @@ fn record_rows(
         });
     }
     if !problems.is_empty() {
+        // Syntax problems were collected before validation ones: show them in file order.
+        problems.shown.sort_by_key(|p| p.line);
         return Err(AuditError::Invalid(problems));
     }
     let verdicts: Vec<NewVerdict<'_>> = accepted

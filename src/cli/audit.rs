@@ -237,7 +237,7 @@ pub fn render_sample(s: &SampleSummary, target: &str) -> String {
         _ => String::new(),
     };
     out.push_str(&format!(
-        "  {} seed {}: {} of {} asked along it{range}; {} eligible of {} ({} already audited, {} orthogonal)\n",
+        "  strategy {}, seed {}: drew {} of {} along it{range}; {} eligible of {} ({} already audited, {} orthogonal)\n",
         s.strategy.as_str(),
         s.seed,
         s.drawn,

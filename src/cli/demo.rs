@@ -8,9 +8,12 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
 use super::{Context, Outcome};
+use crate::analysis::service;
+use crate::cli::output::num;
 use crate::demo;
 use crate::ingest::{self, ImportOptions, InputFormat, InterventionState};
 use crate::model::AcceptanceObservation;
+use crate::policy::{self, GateVerdict};
 use crate::storage::{ImportOutcome, NewVersion, Store};
 
 #[derive(Debug, Args)]
@@ -24,6 +27,9 @@ pub struct DemoArgs {
 }
 
 const MARKER: &str = ".overlap-demo";
+
+/// The shipped release gate, embedded so the demo needs no files.
+const RELEASE_GATE: &str = include_str!("../../policies/release-gate.yaml");
 
 fn prepare_dir(dir: &Path) -> Result<PathBuf> {
     let db = dir.join("overlap.db");
@@ -149,8 +155,76 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         "   {}",
         import_file(&mut store, ctx, &v2, "passive + intervention arms")?
     );
+    let policy_path = args.dir.join("release-gate.yaml");
+    std::fs::write(&policy_path, RELEASE_GATE)
+        .with_context(|| format!("cannot write {}", policy_path.display()))?;
+    println!("\n4. Overlap per bucket (λ_min of the Fisher information; weakest direction)");
+    let params = super::gate::policy_params(&super::gate::load_policy(&policy_path, None)?);
+    let mut analyses = Vec::new();
+    for v in ["demo@1", "demo@2"] {
+        let info = store.resolve(&v.parse()?)?;
+        let (a, _) = service::cached(&mut store, &info, &params, false, &now, &ctx.actor)?;
+        analyses.push(a);
+    }
+    for (b1, b2) in analyses[0].buckets.iter().zip(&analyses[1].buckets) {
+        println!(
+            "   {:<10} λ_min {} → {}   weakest: {} → {}",
+            b1.bucket,
+            num(b1.lambda_min),
+            num(b2.lambda_min),
+            b1.weakest_direction_words,
+            b2.weakest_direction_words
+        );
+    }
+    println!("\n5. Release gate ({})", policy_path.display());
+    let today = super::gate::today_utc();
+    for v in ["demo@1", "demo@2"] {
+        let info = store.resolve(&v.parse()?)?;
+        let audits = crate::cli::audit_summaries(&store, &info)?;
+        let run = super::gate::run_gate(
+            ctx,
+            &mut store,
+            &info,
+            &policy_path,
+            today,
+            false,
+            false,
+            &audits,
+        )?;
+        let c = &run.evaluation.counts;
+        println!(
+            "   {v}: {}",
+            match run.verdict {
+                GateVerdict::Pass => format!("PASS ({} checks)", c.pass),
+                GateVerdict::Fail => format!("FAIL ({} failing)", c.fail),
+            }
+        );
+        for f in run
+            .evaluation
+            .findings
+            .iter()
+            .filter(|f| f.outcome == policy::Outcome::Fail)
+        {
+            let direction = f
+                .evidence
+                .weakest_direction
+                .as_deref()
+                .map_or(String::new(), |w| format!("; weakest direction: {w}"));
+            println!(
+                "      {} [{}]: {}{direction}",
+                f.rule.as_deref().unwrap_or("-"),
+                f.bucket,
+                f.message
+            );
+        }
+    }
     let dbs = db.display();
     println!("\nNext:");
+    println!("   overlap --db {dbs} analyze demo@1");
+    println!(
+        "   overlap --db {dbs} gate demo@1 --policy {} --format markdown",
+        policy_path.display()
+    );
     println!("   overlap --db {dbs} dataset show demo@1");
     println!("   overlap --db {dbs} dataset diff demo@1 demo@2");
     println!("   overlap --db {dbs} intervention show shorten");
