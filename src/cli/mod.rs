@@ -6,6 +6,7 @@
 //! a broken registry chain, a failed verification), 2 usage, input or tool errors.
 
 mod analyze;
+mod audit;
 mod dataset;
 mod demo;
 mod gate;
@@ -67,6 +68,9 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Evaluate a YAML overlap-SLO policy on a dataset version (exit 0 pass, 1 fail, 2 error).
     Gate(gate::GateArgs),
+    /// Draw audit samples along weakest directions, record reviewers' verdicts, show audit evidence.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Check overlap-SLO policy files.
     #[command(subcommand)]
     Policy(gate::PolicyCommand),
@@ -125,12 +129,12 @@ pub fn exit_code(result: Result<Outcome>) -> ExitCode {
     }
 }
 
-/// Audit evidence for a version (empty until audits are recorded).
+/// Audit evidence for a version (what the gate and reports read).
 pub fn audit_summaries(
-    _store: &Store,
-    _info: &crate::storage::VersionInfo,
+    store: &Store,
+    info: &crate::storage::VersionInfo,
 ) -> Result<Vec<crate::model::analysis::AuditSummary>> {
-    Ok(Vec::new())
+    Ok(crate::audit::audit_summaries(store, info)?)
 }
 
 /// Context shared by commands: where the database is and who acts.
@@ -189,6 +193,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Dataset(cmd) => dataset::run(&ctx, cmd),
         Command::Analyze(args) => analyze::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
+        Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Policy(cmd) => gate::run_policy(&ctx, cmd),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Verify(args) => keys::run_verify(args),

@@ -7,6 +7,7 @@
 //! does so in one transaction, so a failing command leaves the content unchanged. Returns `model`
 //! types; never prints, never decides exit codes.
 
+mod audits;
 mod datasets;
 mod registry;
 mod results;
@@ -17,6 +18,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
+pub use audits::{
+    AuditItemRecord, AuditSampleRecord, EmitFailure, NewAuditItem, NewAuditSample, NewVerdict,
+    VerdictRecord,
+};
 pub use datasets::{
     DatasetSummary, Finished, ImportFailure, ImportOutcome, NewVersion, RowSink, VersionInfo,
     VersionShape,
@@ -31,6 +36,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "02-results",
         include_str!("../../migrations/02-results/up.sql"),
+    ),
+    (
+        "03-audits",
+        include_str!("../../migrations/03-audits/up.sql"),
     ),
 ];
 
