@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::{Context, Outcome};
 use crate::analysis::service;
+use crate::audit;
 use crate::cli::output::num;
 use crate::demo;
 use crate::ingest::{self, ImportOptions, InputFormat, InterventionState};
@@ -218,6 +219,55 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             );
         }
     }
+    println!(
+        "\n6. Audit: 20 self-harm comparisons of demo@2 along the weakest direction, plus length/refusal probes"
+    );
+    let info2 = store.resolve(&"demo@2".parse()?)?;
+    let request = audit::SampleRequest {
+        pairs: vec![["length".to_string(), "refusal".to_string()]],
+        seed: args.seed,
+        ..audit::SampleRequest::new("self-harm", 20)
+    };
+    let prepared = audit::prepare_sample(&store, &info2, &request)?;
+    let recorded = audit::record_sample(&mut store, prepared, &now, &ctx.actor, |_| Ok(()))?;
+    let verdicts = audit::simulate_verdicts(
+        &recorded.rows,
+        &audit::SimulatedReview {
+            reviewers: vec!["reviewer-a".into(), "reviewer-b".into()],
+            meaningful_along: 0.9,
+            on_policy_along: 0.95,
+            meaningful_probe: 0.85,
+            on_policy_probe: 0.9,
+            accuracy: 0.95,
+            second_opinion: 0.5,
+            seed: args.seed,
+        },
+    )?;
+    audit::record_verdicts(
+        &mut store,
+        "simulated-review",
+        verdicts,
+        None,
+        &now,
+        &ctx.actor,
+    )?;
+    let status = audit::status(&store, &info2, audit::DEFAULT_MIN_PASS_RATE)?;
+    for b in status.buckets.iter().filter(|b| b.overall.audited > 0) {
+        println!(
+            "   {}: sample {}, {} audited, pass rate {} (Wilson 95% [{}, {}]), illusory overlap: {}",
+            b.bucket,
+            recorded.audit_id,
+            b.overall.audited,
+            b.overall.pass_rate.map_or("—".into(), num),
+            b.overall.wilson_low.map_or("—".into(), num),
+            b.overall.wilson_high.map_or("—".into(), num),
+            match b.illusory_overlap {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "not yet known",
+            }
+        );
+    }
     let dbs = db.display();
     println!("\nNext:");
     println!("   overlap --db {dbs} analyze demo@1");
@@ -225,6 +275,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         "   overlap --db {dbs} gate demo@1 --policy {} --format markdown",
         policy_path.display()
     );
+    println!("   overlap --db {dbs} audit status demo@2");
     println!("   overlap --db {dbs} dataset show demo@1");
     println!("   overlap --db {dbs} dataset diff demo@1 demo@2");
     println!("   overlap --db {dbs} intervention show shorten");
