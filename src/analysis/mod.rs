@@ -37,18 +37,11 @@ const CHUNK_ROWS: usize = 16_384;
 
 #[derive(Debug, Error)]
 pub enum AnalysisError {
-    #[error("{dataset}: {source}")]
-    Fit {
-        dataset: String,
-        #[source]
-        source: BtlError,
-    },
-    #[error("bucket '{bucket}': {source}")]
-    BucketFit {
-        bucket: String,
-        #[source]
-        source: BtlError,
-    },
+    // The fit error is part of the message and not a `#[source]`, so chains print it once.
+    #[error("{dataset}: {cause}")]
+    Fit { dataset: String, cause: BtlError },
+    #[error("bucket '{bucket}': {cause}")]
+    BucketFit { bucket: String, cause: BtlError },
     #[error(transparent)]
     Eigen(#[from] EigenError),
     #[error(transparent)]
@@ -274,10 +267,10 @@ pub fn analyze(
     // Weights per bucket index: pooled, or one fit per bucket.
     let (pooled, bucket_fits) = match params.fit {
         FitMode::Pooled => {
-            let fit = fit_subset(&x, d, &data.labels, params.ridge).map_err(|source| {
+            let fit = fit_subset(&x, d, &data.labels, params.ridge).map_err(|cause| {
                 AnalysisError::Fit {
                     dataset: info.label(),
-                    source,
+                    cause,
                 }
             })?;
             (Some(fit), Vec::new())
@@ -290,10 +283,10 @@ pub fn analyze(
                     .map(|t| (&x[t * d..(t + 1) * d], data.labels[t]))
                     .unzip();
                 let flat: Vec<f64> = rows.concat();
-                let fit = fit_subset(&flat, d, &labels, params.ridge).map_err(|source| {
+                let fit = fit_subset(&flat, d, &labels, params.ridge).map_err(|cause| {
                     AnalysisError::BucketFit {
                         bucket: name.clone(),
-                        source,
+                        cause,
                     }
                 })?;
                 fits.push(fit);

@@ -24,41 +24,49 @@ const SIDE_FIELDS: &[&str] = &["intervention", "features", "text"];
 
 /// Reads every line, handing parsed records to `emit`; syntax and shape problems go to `v`.
 pub(crate) fn read<'a>(
-    mut input: Box<dyn BufRead>,
+    input: Box<dyn BufRead>,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    let mut buf = String::new();
+    for_each_object(input, v, |v, line, obj| match parse_record(v, line, &obj) {
+        Some(raw) => emit(v, line, raw),
+        None => Ok(()),
+    })
+}
+
+/// Reads JSON Lines: blank lines are skipped and every other line must be one JSON object;
+/// invalid UTF-8, invalid JSON and non-objects are problems of their line (reading goes on).
+pub(crate) fn for_each_object<'a>(
+    mut input: Box<dyn BufRead>,
+    v: &mut Validator<'a>,
+    mut f: impl FnMut(&mut Validator<'a>, u64, Map<String, Value>) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut buf = Vec::new();
     let mut line = 0u64;
     loop {
         buf.clear();
         let n = input
-            .read_line(&mut buf)
-            .map_err(|source| ImportError::Io {
+            .read_until(b'\n', &mut buf)
+            .map_err(|cause| ImportError::Io {
                 file: v.file.clone(),
-                source,
+                cause,
             })?;
         if n == 0 {
             break;
         }
         line += 1;
-        let text = buf.trim();
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            v.problem(line, None, "invalid UTF-8: expected UTF-8 encoded JSON");
+            continue;
+        };
+        let text = text.trim();
         if text.is_empty() {
             continue;
         }
-        let value: Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            Err(e) => {
-                v.problem(line, None, format!("invalid JSON: {e}"));
-                continue;
-            }
-        };
-        let Value::Object(obj) = value else {
-            v.problem(line, None, "expected a JSON object");
-            continue;
-        };
-        if let Some(raw) = parse_record(v, line, &obj) {
-            emit(v, line, raw)?;
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(obj)) => f(v, line, obj)?,
+            Ok(_) => v.problem(line, None, "expected a JSON object"),
+            Err(e) => v.problem(line, None, format!("invalid JSON: {e}")),
         }
     }
     Ok(())

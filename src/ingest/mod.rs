@@ -72,11 +72,10 @@ pub enum ImportError {
     Invalid(Problems),
     #[error(transparent)]
     Storage(#[from] StorageError),
-    #[error("cannot read {file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    // The cause is part of the message and deliberately not a `#[source]`, so error chains do
+    // not print it twice.
+    #[error("cannot read {file}: {cause}")]
+    Io { file: String, cause: std::io::Error },
 }
 
 /// Result of a successful import call.
@@ -92,15 +91,15 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead>, ImportError> {
     let raw: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(std::fs::File::open(path).map_err(|source| ImportError::Io {
+        Box::new(std::fs::File::open(path).map_err(|cause| ImportError::Io {
             file: path.to_string(),
-            source,
+            cause,
         })?)
     };
     let mut reader = BufReader::with_capacity(1 << 20, raw);
-    let head = reader.fill_buf().map_err(|source| ImportError::Io {
+    let head = reader.fill_buf().map_err(|cause| ImportError::Io {
         file: path.to_string(),
-        source,
+        cause,
     })?;
     if head.starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::read::MultiGzDecoder::new(reader);
@@ -417,19 +416,22 @@ impl<'a> Validator<'a> {
             return None;
         }
         let label = label?;
+        // Canonical form: an empty optional string means "absent", as an empty CSV cell does, so
+        // the same content has the same digest whichever format carried it.
+        let present = |s: Option<String>| s.filter(|s| !s.is_empty());
         let c = Comparison {
             id,
             bucket: raw.bucket.unwrap_or_else(|| "default".to_string()),
-            group: raw.group,
-            prompt_id: raw.prompt_id,
+            group: present(raw.group),
+            prompt_id: present(raw.prompt_id),
             label,
-            labeler: raw.labeler,
+            labeler: present(raw.labeler),
             a_intervention: raw.a_intervention,
             b_intervention: raw.b_intervention,
             values,
-            prompt: raw.prompt,
-            a_text: raw.a_text,
-            b_text: raw.b_text,
+            prompt: present(raw.prompt),
+            a_text: present(raw.a_text),
+            b_text: present(raw.b_text),
         };
         Some(c)
     }

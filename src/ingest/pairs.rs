@@ -4,14 +4,13 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use serde_json::Value;
-
+use super::jsonl::for_each_object;
 use super::record::{RawFeatures, RawLabel, RawRecord};
 use super::{ImportError, Validator};
 use crate::textmap::{PairOptions, parse_pair, text_v1};
 
 pub(crate) fn read<'a>(
-    mut input: Box<dyn BufRead>,
+    input: Box<dyn BufRead>,
     options: &PairOptions,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
@@ -23,42 +22,14 @@ pub(crate) fn read<'a>(
         .collect();
     v.declare_features(&names);
     let shared: Arc<[String]> = names.into();
-    let mut buf = String::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        let n = input
-            .read_line(&mut buf)
-            .map_err(|source| ImportError::Io {
-                file: v.file.clone(),
-                source,
-            })?;
-        if n == 0 {
-            break;
-        }
-        line += 1;
-        let text = buf.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let obj = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(obj)) => obj,
-            Ok(_) => {
-                v.problem(line, None, "expected a JSON object");
-                continue;
-            }
-            Err(e) => {
-                v.problem(line, None, format!("invalid JSON: {e}"));
-                continue;
-            }
-        };
+    for_each_object(input, v, |v, line, obj| {
         let pair = match parse_pair(&obj, options) {
             Ok(pair) => pair,
             Err(issues) => {
                 for i in issues {
                     v.problem(line, Some(&i.field), i.message);
                 }
-                continue;
+                return Ok(());
             }
         };
         let a = text_v1::features(&pair.prompt, &pair.response_a);
@@ -86,7 +57,6 @@ pub(crate) fn read<'a>(
             a_text: Some(pair.response_a),
             b_text: Some(pair.response_b),
         };
-        emit(v, line, raw)?;
-    }
-    Ok(())
+        emit(v, line, raw)
+    })
 }

@@ -55,12 +55,20 @@ pub fn wilson_interval(successes: u64, trials: u64) -> Option<Interval> {
     let denominator = 1.0 + z2 / n;
     let center = (p + z2 / (2.0 * n)) / denominator;
     let half = Z_95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    // Mathematically lower = 0 at k = 0 and upper = 1 at k = n; rounding can step a few ulps
-    // outside, so clamp to keep the interval a subset of [0, 1].
-    Some(Interval {
-        lower: (center - half).clamp(0.0, 1.0),
-        upper: (center + half).clamp(0.0, 1.0),
-    })
+    // Mathematically lower = 0 at k = 0 and upper = 1 at k = n; rounding can land a few ulps
+    // off (e.g. 0.9999999999999999 for 10/10, which would exclude p̂ = 1), so those ends are set
+    // exactly and everything is clamped to [0, 1].
+    let lower = if successes == 0 {
+        0.0
+    } else {
+        (center - half).clamp(0.0, 1.0)
+    };
+    let upper = if successes == trials {
+        1.0
+    } else {
+        (center + half).clamp(0.0, 1.0)
+    };
+    Some(Interval { lower, upper })
 }
 
 fn check_finite(what: &'static str, values: &[f64]) -> Result<(), StatsError> {

@@ -530,10 +530,20 @@ impl Store {
             None if count == 0 => {}
             Some(ref head) if *head == actual => {}
             _ => {
+                // The first event the recorded head does not cover is where history diverges:
+                // an appended event when the head names an earlier one, else the next expected.
+                let head_seq = recorded
+                    .as_deref()
+                    .and_then(|h| h.split_once(':'))
+                    .and_then(|(s, _)| s.parse::<i64>().ok());
+                let seq = match head_seq {
+                    Some(h) if h < expected_seq - 1 => h + 1,
+                    _ => expected_seq,
+                };
                 return Ok((
                     count,
                     Some(ChainBreak {
-                        seq: expected_seq,
+                        seq,
                         reason: format!(
                             "the recorded head ({}) does not match the last event ({actual}): events were removed or the head was altered",
                             recorded.as_deref().unwrap_or("none")
