@@ -158,7 +158,7 @@ fn values(
 }
 
 pub(crate) fn read<'a>(
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {

@@ -24,7 +24,7 @@ const SIDE_FIELDS: &[&str] = &["intervention", "features", "text"];
 
 /// Reads every line, handing parsed records to `emit`; syntax and shape problems go to `v`.
 pub(crate) fn read<'a>(
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
@@ -37,7 +37,7 @@ pub(crate) fn read<'a>(
 /// Reads JSON Lines: blank lines are skipped and every other line must be one JSON object;
 /// invalid UTF-8, invalid JSON and non-objects are problems of their line (reading goes on).
 pub(crate) fn for_each_object<'a>(
-    mut input: Box<dyn BufRead>,
+    mut input: Box<dyn BufRead + Send>,
     v: &mut Validator<'a>,
     mut f: impl FnMut(&mut Validator<'a>, u64, Map<String, Value>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {

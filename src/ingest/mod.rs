@@ -87,8 +87,8 @@ pub struct ImportReport {
 }
 
 /// Opens a file (or `-` for stdin) for reading, decompressing gzip when the bytes say so.
-pub fn open_input(path: &str) -> Result<Box<dyn BufRead>, ImportError> {
-    let raw: Box<dyn Read> = if path == "-" {
+pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, ImportError> {
+    let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(path).map_err(|cause| ImportError::Io {
@@ -572,7 +572,7 @@ pub fn import(
     store: &mut Store,
     name: &str,
     file_label: &str,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     opts: &ImportOptions,
     interventions: &HashMap<String, InterventionState>,
     meta: &NewVersion<'_>,
@@ -582,41 +582,49 @@ pub fn import(
     let mut dropped = 0u64;
     let outcome = store.import_version(name, meta, |sink, latest: Option<&VersionInfo>| {
         let frozen = latest.map(|l| l.schema.clone());
-        let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
-        let mut scratch = Vec::new();
-        let mut emit =
-            |v: &mut Validator<'_>, line: u64, raw: RawRecord| -> Result<(), ImportError> {
-                if let Some(c) = v.check(line, raw) {
-                    v.accept(&c, &mut scratch);
-                    if v.problems.is_empty() {
-                        sink.push(&c)?;
-                    }
-                    if v.rows % 10_000 == 0 {
-                        progress(v.rows);
+        // Two stages on two threads: parsing and validation here, SQLite writes on the calling
+        // thread, joined by a bounded channel of row batches (memory stays flat). Row order is
+        // kept, so the digest and the stored order are those of the file.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Comparison>>(PIPELINE_DEPTH);
+            let parser = scope.spawn(move || {
+                let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
+                let result = parse_into(&mut v, input, opts, &tx);
+                drop(tx);
+                (v, result)
+            });
+            let mut written = 0u64;
+            let mut write_error = None;
+            for batch in rx.iter() {
+                for c in &batch {
+                    if let Err(e) = sink.push(c) {
+                        write_error = Some(e);
+                        break;
                     }
                 }
-                Ok(())
-            };
-        match opts.format {
-            InputFormat::Jsonl => jsonl::read(input, &mut v, &mut emit)?,
-            InputFormat::Csv => csv_input::read(input, &mut v, &mut emit)?,
-            InputFormat::Pairs => {
-                let options = crate::textmap::PairOptions {
-                    bucket_field: Some(
-                        opts.bucket_field.clone().unwrap_or_else(|| "bucket".into()),
-                    ),
-                    group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
-                };
-                pairs::read(input, &options, &mut v, &mut emit)?
+                if write_error.is_some() {
+                    // Dropping the receiver makes the parser's next send fail, which stops it.
+                    break;
+                }
+                written += batch.len() as u64;
+                progress(written);
             }
-        }
-        if let Some(latest) = latest {
-            check_schema_match(&mut v, &latest.schema);
-        }
-        let (finished, n) = v.finish(&opts.scales).map_err(ImportError::Invalid)?;
-        rows = n;
-        dropped = finished.dropped_ties;
-        Ok(finished)
+            drop(rx);
+            let (mut v, parsed) = parser.join().map_err(|_| {
+                ImportError::Invalid(Problems::single(file_label, "the parser thread panicked"))
+            })?;
+            if let Some(e) = write_error {
+                return Err(ImportError::Storage(e));
+            }
+            parsed?;
+            if let Some(latest) = latest {
+                check_schema_match(&mut v, &latest.schema);
+            }
+            let (finished, n) = v.finish(&opts.scales).map_err(ImportError::Invalid)?;
+            rows = n;
+            dropped = finished.dropped_ties;
+            Ok(finished)
+        })
     });
     match outcome {
         Ok(outcome) => Ok(ImportReport {
@@ -629,14 +637,66 @@ pub fn import(
     }
 }
 
+/// Rows per batch handed from the parser to the writer, and batches in flight.
+const BATCH_ROWS: usize = 2048;
+const PIPELINE_DEPTH: usize = 8;
+
+/// Parses and validates the whole input, sending valid rows in batches while no problem has been
+/// seen (after the first problem, rows are only validated: the import will roll back anyway).
+fn parse_into(
+    v: &mut Validator<'_>,
+    input: Box<dyn BufRead + Send>,
+    opts: &ImportOptions,
+    tx: &std::sync::mpsc::SyncSender<Vec<Comparison>>,
+) -> Result<(), ImportError> {
+    let mut scratch = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let stopped = || ImportError::Invalid(Problems::default());
+    let mut emit = |v: &mut Validator<'_>, line: u64, raw: RawRecord| -> Result<(), ImportError> {
+        if let Some(c) = v.check(line, raw) {
+            v.accept(&c, &mut scratch);
+            if v.problems.is_empty() {
+                batch.push(c);
+                if batch.len() == BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    tx.send(full).map_err(|_| stopped())?;
+                }
+            }
+        }
+        Ok(())
+    };
+    match opts.format {
+        InputFormat::Jsonl => jsonl::read(input, v, &mut emit)?,
+        InputFormat::Csv => csv_input::read(input, v, &mut emit)?,
+        InputFormat::Pairs => {
+            let options = crate::textmap::PairOptions {
+                bucket_field: Some(opts.bucket_field.clone().unwrap_or_else(|| "bucket".into())),
+                group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
+            };
+            pairs::read(input, &options, v, &mut emit)?
+        }
+    }
+    if !batch.is_empty() && v.problems.is_empty() {
+        tx.send(batch).map_err(|_| stopped())?;
+    }
+    Ok(())
+}
+
 fn check_schema_match(v: &mut Validator<'_>, schema: &FeatureSchema) {
     // Per-record checks already name missing and unknown features; this adds the summary line that
     // lists the differences once when the feature map itself differs.
-    if let (Some(map), Some(frozen)) = (&v.feature_map, &schema.feature_map) {
-        if map != frozen {
-            let msg =
-                format!("this dataset's features come from map '{frozen}', the input uses '{map}'");
-            v.problem(0, Some("--map"), msg);
-        }
+    if v.feature_map != schema.feature_map {
+        let describe = |m: &Option<String>| {
+            m.as_ref()
+                .map_or("explicit feature values".to_string(), |m| {
+                    format!("feature map '{m}'")
+                })
+        };
+        let msg = format!(
+            "this dataset's features come from {}, the input uses {}",
+            describe(&schema.feature_map),
+            describe(&v.feature_map)
+        );
+        v.problem(0, None, msg);
     }
 }

@@ -10,7 +10,7 @@ use super::{ImportError, Validator};
 use crate::textmap::{PairOptions, parse_pair, text_v1};
 
 pub(crate) fn read<'a>(
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     options: &PairOptions,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
