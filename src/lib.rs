@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod audit;
 pub mod cli;
 pub mod demo;
+pub mod design;
 pub mod ingest;
 pub mod model;
 pub mod numerics;

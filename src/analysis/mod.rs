@@ -666,3 +666,60 @@ pub fn drift(
         buckets: out,
     })
 }
+
+/// Per-group, per-arm information of one bucket, M̂^g_{k,r} (for the group-robust design): arms
+/// in `arms` order; an arm a group never saw gets a zero matrix (it tells that group nothing).
+/// Rows without a group are left out. Groups are sorted by name.
+pub fn group_arm_information(
+    data: &VersionData,
+    scales: &[f64],
+    bucket: &str,
+    w: &[f64],
+    arms: &[String],
+) -> Result<Vec<(String, Vec<DMatrix<f64>>)>, AnalysisError> {
+    let d = data.d;
+    let Some(b) = data.buckets.iter().position(|x| x == bucket) else {
+        return Err(AnalysisError::Input(format!("no bucket '{bucket}'")));
+    };
+    let arm_pos: Vec<Option<usize>> = data
+        .arms
+        .iter()
+        .map(|a| arms.iter().position(|x| x == a))
+        .collect();
+    let mut acc: BTreeMap<&str, Vec<SecondMoment>> = BTreeMap::new();
+    let mut row = vec![0.0; d];
+    for t in 0..data.len() {
+        if data.bucket[t] as usize != b || data.group[t] == crate::model::dataset::NO_GROUP {
+            continue;
+        }
+        let Some(Some(r)) = arm_pos.get(data.arm[t] as usize) else {
+            continue;
+        };
+        let Some(group) = data.groups.get(data.group[t] as usize) else {
+            continue;
+        };
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = data.delta[t * d + j] / scales[j];
+        }
+        let margin: f64 = row.iter().zip(w).map(|(a, b)| a * b).sum();
+        let entry = acc
+            .entry(group.as_str())
+            .or_insert_with(|| (0..arms.len()).map(|_| SecondMoment::new(d)).collect());
+        entry[*r].add(&row, curvature(margin))?;
+    }
+    acc.into_iter()
+        .map(|(g, moments)| {
+            let matrices = moments
+                .iter()
+                .map(|m| {
+                    if m.count() == 0 {
+                        Ok(DMatrix::zeros(d, d))
+                    } else {
+                        m.mean_matrix(0.0)
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((g.to_string(), matrices))
+        })
+        .collect()
+}

@@ -9,6 +9,7 @@ mod analyze;
 mod audit;
 mod dataset;
 mod demo;
+mod design;
 mod gate;
 mod intervention;
 mod keys;
@@ -74,6 +75,8 @@ pub enum Command {
     /// Check overlap-SLO policy files.
     #[command(subcommand)]
     Policy(gate::PolicyCommand),
+    /// Optimal intervention mixtures for a bucket (or for a design instance file).
+    Design(design::DesignArgs),
     /// Ed25519 signing keys for reports.
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -195,6 +198,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Policy(cmd) => gate::run_policy(&ctx, cmd),
+        Command::Design(args) => design::run(&ctx, args),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Verify(args) => keys::run_verify(args),
         Command::Demo(args) => demo::run(&ctx, args),

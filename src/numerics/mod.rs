@@ -3,5 +3,6 @@
 //! given inputs (and seed). Errors are typed per submodule and carry the offending input.
 
 pub mod btl;
+pub mod design;
 pub mod eigen;
 pub mod stats;

@@ -1,0 +1,410 @@
+//! Low-rank factors of the arm matrices and the Schur-complement kernels built from them.
+//!
+//! Owns the one-time factorization M_a = L_a L_aᵀ (pivoted Cholesky, which also checks that
+//! M_a is positive semidefinite), the scaling of the problem to unit size, and the kernels
+//! every interior-point iteration spends its time in: per-arm inner products ⟨M_a, Y⟩,
+//! weighted sums Σ w_a M_a and the Schur matrices H_ab = ‖U_aᵀ U_b‖²_F (U = T L for a scaling
+//! T). Information matrices of preference data are mostly rank one (one comparison direction
+//! per arm), so factors make these kernels Gram products instead of d×d matrix products.
+//! It must not decide anything about convergence or optimality.
+
+use nalgebra::{DMatrix, DVector};
+
+use super::DesignError;
+use super::polytope::Polytope;
+
+/// Pivoted Cholesky stops when the largest remaining pivot is below this fraction of the
+/// largest diagonal entry of the matrix: what is left is rounding noise of an exactly
+/// low-rank matrix (binary-fraction inputs leave about 1e-16).
+const RANK_TOL: f64 = 1e-13;
+/// Entries of the residual M − LLᵀ above this fraction of the largest diagonal entry mean the
+/// matrix is indefinite (a PSD residual with small diagonal has small off-diagonal entries).
+const PSD_TOL: f64 = 1e-9;
+
+/// Factors of every arm in one group: columns `offsets[a]..offsets[a+1]` of `l` are L_a.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupFactor {
+    pub l: DMatrix<f64>,
+    pub offsets: Vec<usize>,
+}
+
+impl GroupFactor {
+    pub fn rank(&self, arm: usize) -> usize {
+        self.offsets[arm + 1] - self.offsets[arm]
+    }
+
+    /// The factors of the arms in `set`, in that order, as one contiguous matrix.
+    pub fn gather(&self, set: &[usize]) -> GroupFactor {
+        let d = self.l.nrows();
+        let total: usize = set.iter().map(|&a| self.rank(a)).sum();
+        let mut l = DMatrix::zeros(d, total);
+        let mut offsets = Vec::with_capacity(set.len() + 1);
+        offsets.push(0);
+        let mut k = 0;
+        for &a in set {
+            for c in self.offsets[a]..self.offsets[a + 1] {
+                l.column_mut(k).copy_from(&self.l.column(c));
+                k += 1;
+            }
+            offsets.push(k);
+        }
+        GroupFactor { l, offsets }
+    }
+
+    pub fn arms(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// v_a = ⟨L_a L_aᵀ, Y⟩ for symmetric Y.
+    pub fn inner(&self, y: &DMatrix<f64>) -> Vec<f64> {
+        inner_cols(&self.l, &self.offsets, y)
+    }
+
+    /// Σ_a w_a L_a L_aᵀ.
+    pub fn combine(&self, w: &[f64]) -> DMatrix<f64> {
+        combine_cols(&self.l, &self.offsets, w)
+    }
+
+    /// Whether the Gram route (cost R²·d) beats the svec route (Σ d² r_a + n² d(d+1)/2).
+    fn gram_is_cheaper(&self) -> bool {
+        let d = self.l.nrows() as f64;
+        let r = self.l.ncols() as f64;
+        let n = self.arms() as f64;
+        r * r * d <= d * d * r + n * n * d * (d + 1.0) / 2.0
+    }
+
+    /// H_ab += ‖U_aᵀ U_b‖²_F = ⟨U_a U_aᵀ, U_b U_bᵀ⟩ for scaled factors U (same column
+    /// layout as L), through the Gram matrix of U or, when given and cheaper, through the svec
+    /// columns Φ (H = ΦᵀΦ).
+    pub fn add_schur_scaled(
+        &self,
+        u: &DMatrix<f64>,
+        phi: Option<&DMatrix<f64>>,
+        h: &mut DMatrix<f64>,
+    ) {
+        let d = self.l.nrows() as f64;
+        let r = self.l.ncols() as f64;
+        let n = self.arms() as f64;
+        let gram_route = match phi {
+            Some(_) => r * r * d <= n * n * d * (d + 1.0) / 2.0,
+            None => self.gram_is_cheaper(),
+        };
+        if gram_route {
+            let g = gram(u);
+            self.add_block_sums(&g, &g, 1.0, h);
+        } else if let Some(phi) = phi {
+            add_gram(phi, h);
+        } else {
+            add_gram(&self.svec_columns(u, None), h);
+        }
+    }
+
+    /// The A-criterion Hessian in the eigenbasis X = E diag(x) Eᵀ, with U = Eᵀ L:
+    /// H_ab += 2 ⟨U_aᵀ D U_b, U_aᵀ D² U_b⟩, D = diag(1/x) (= Hessian of tr X⁻¹ in σ).
+    pub fn add_schur_a(&self, u: &DMatrix<f64>, x: &[f64], h: &mut DMatrix<f64>) {
+        if self.gram_is_cheaper() {
+            let mut u1 = u.clone();
+            let mut u2 = u.clone();
+            for (i, &xi) in x.iter().enumerate() {
+                u1.row_mut(i).scale_mut(1.0 / xi.sqrt());
+                u2.row_mut(i).scale_mut(1.0 / xi);
+            }
+            let g1 = gram(&u1);
+            let g2 = gram(&u2);
+            self.add_block_sums(&g1, &g2, 2.0, h);
+        } else {
+            let phi = self.svec_columns(u, Some(x));
+            add_gram(&phi, h);
+        }
+    }
+
+    /// H_ab += scale · Σ_{k∈a, l∈b} g1_kl g2_kl.
+    fn add_block_sums(
+        &self,
+        g1: &DMatrix<f64>,
+        g2: &DMatrix<f64>,
+        scale: f64,
+        h: &mut DMatrix<f64>,
+    ) {
+        let n = self.arms();
+        let rank_one = self.l.ncols() == n;
+        for b in 0..n {
+            for a in b..n {
+                let v = if rank_one {
+                    g1[(a, b)] * g2[(a, b)]
+                } else {
+                    let mut s = 0.0;
+                    for l in self.offsets[b]..self.offsets[b + 1] {
+                        for k in self.offsets[a]..self.offsets[a + 1] {
+                            s += g1[(k, l)] * g2[(k, l)];
+                        }
+                    }
+                    s
+                };
+                h[(a, b)] += scale * v;
+                if a != b {
+                    h[(b, a)] += scale * v;
+                }
+            }
+        }
+    }
+
+    /// Columns svec(W ∘ U_a U_aᵀ) (off-diagonal entries times √2, so that inner products
+    /// of columns are Frobenius inner products). W = 1, or for the A criterion
+    /// w_ij = sqrt((x_i + x_j) / (x_i x_j)²) (see `add_schur_a`).
+    pub(crate) fn svec_columns(&self, u: &DMatrix<f64>, x: Option<&[f64]>) -> DMatrix<f64> {
+        let d = u.nrows();
+        let n = self.arms();
+        let p = d * (d + 1) / 2;
+        let mut phi = DMatrix::zeros(p, n);
+        let sqrt2 = std::f64::consts::SQRT_2;
+        let weights: Option<DMatrix<f64>> = x
+            .map(|x| DMatrix::from_fn(d, d, |i, j| ((x[i] + x[j]) / (x[i] * x[j]).powi(2)).sqrt()));
+        let mut b = DMatrix::zeros(d, d);
+        for a in 0..n {
+            b.fill(0.0);
+            for c in self.offsets[a]..self.offsets[a + 1] {
+                let col = u.column(c);
+                for j in 0..d {
+                    let uj = col[j];
+                    for i in j..d {
+                        b[(i, j)] += col[i] * uj;
+                    }
+                }
+            }
+            let mut out = phi.column_mut(a);
+            let mut k = 0;
+            for j in 0..d {
+                for i in j..d {
+                    let w = weights.as_ref().map_or(1.0, |w| w[(i, j)]);
+                    let f = if i == j { 1.0 } else { sqrt2 };
+                    out[k] = f * w * b[(i, j)];
+                    k += 1;
+                }
+            }
+        }
+        phi
+    }
+}
+
+/// v_a = ⟨U_a U_aᵀ, Y⟩ = Σ_{c ∈ a} u_cᵀ Y u_c for symmetric Y (columns of arm a are
+/// `offsets[a]..offsets[a+1]`).
+pub(crate) fn inner_cols(u: &DMatrix<f64>, offsets: &[usize], y: &DMatrix<f64>) -> Vec<f64> {
+    let t = y * u;
+    (0..offsets.len() - 1)
+        .map(|a| {
+            (offsets[a]..offsets[a + 1])
+                .map(|c| u.column(c).dot(&t.column(c)))
+                .sum()
+        })
+        .collect()
+}
+
+/// Σ_a w_a U_a U_aᵀ.
+pub(crate) fn combine_cols(u: &DMatrix<f64>, offsets: &[usize], w: &[f64]) -> DMatrix<f64> {
+    let mut uw = u.clone();
+    for (a, &wa) in w.iter().enumerate() {
+        for c in offsets[a]..offsets[a + 1] {
+            uw.column_mut(c).scale_mut(wa);
+        }
+    }
+    let ut = u.transpose();
+    &uw * &ut
+}
+
+/// UᵀU through the blocked matrix product (nalgebra's `gemm_tr` is a loop of dot products).
+pub(crate) fn gram(u: &DMatrix<f64>) -> DMatrix<f64> {
+    let ut = u.transpose();
+    &ut * u
+}
+
+fn add_gram(phi: &DMatrix<f64>, h: &mut DMatrix<f64>) {
+    let pt = phi.transpose();
+    h.gemm(1.0, &pt, phi, 1.0);
+}
+
+/// The problem in solver units: matrices scaled by κ so that an average arm has eigenvalues
+/// of about one, and the free mass folded into the factors.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub dim: usize,
+    /// Scaled free-mass factors: L_a L_aᵀ = κ · m · M_a^g.
+    pub factors: Vec<GroupFactor>,
+    /// Unscaled factors of M_a^g (for certificates in input units).
+    pub unscaled: Vec<GroupFactor>,
+    /// κ · Σ_a γ_a M_a^g.
+    pub base: Vec<DMatrix<f64>>,
+    pub kappa: f64,
+}
+
+impl Prepared {
+    pub fn new(matrices: &[Vec<DMatrix<f64>>], poly: &Polytope) -> Result<Prepared, DesignError> {
+        let dim = matrices[0][0].nrows();
+        let mut unscaled = Vec::with_capacity(matrices.len());
+        let mut trace_sum = 0.0;
+        let mut count = 0usize;
+        for (g, group) in matrices.iter().enumerate() {
+            let mut cols: Vec<DVector<f64>> = Vec::new();
+            let mut offsets = vec![0];
+            for (a, m) in group.iter().enumerate() {
+                trace_sum += m.trace();
+                count += 1;
+                let l = pivoted_cholesky(m).map_err(|eigenvalue| DesignError::NotPsd {
+                    group: g,
+                    arm: a,
+                    eigenvalue,
+                })?;
+                cols.extend(l);
+                offsets.push(cols.len());
+            }
+            let l = if cols.is_empty() {
+                DMatrix::zeros(dim, 0)
+            } else {
+                DMatrix::from_columns(&cols)
+            };
+            unscaled.push(GroupFactor { l, offsets });
+        }
+        let mean_eig = trace_sum / (count as f64 * dim as f64);
+        let kappa = if mean_eig > 0.0 && mean_eig.is_finite() {
+            1.0 / mean_eig
+        } else {
+            1.0
+        };
+        let root = (kappa * poly.m_free).sqrt();
+        let factors = unscaled
+            .iter()
+            .map(|f| GroupFactor {
+                l: &f.l * root,
+                offsets: f.offsets.clone(),
+            })
+            .collect();
+        let base = unscaled
+            .iter()
+            .map(|f| {
+                let w: Vec<f64> = poly.gamma.iter().map(|g| g * kappa).collect();
+                f.combine(&w)
+            })
+            .collect();
+        Ok(Prepared {
+            dim,
+            factors,
+            unscaled,
+            base,
+            kappa,
+        })
+    }
+
+    pub fn groups(&self) -> usize {
+        self.factors.len()
+    }
+}
+
+/// Columns l_k with M = Σ l_k l_kᵀ (to rounding), by Cholesky with diagonal pivoting.
+/// Returns the most negative eigenvalue as the error when M is not PSD.
+fn pivoted_cholesky(m: &DMatrix<f64>) -> Result<Vec<DVector<f64>>, f64> {
+    let d = m.nrows();
+    let mut r = m.clone();
+    // Symmetrize: validation allowed asymmetry at rounding level.
+    for j in 0..d {
+        for i in 0..j {
+            let v = 0.5 * (r[(i, j)] + r[(j, i)]);
+            r[(i, j)] = v;
+            r[(j, i)] = v;
+        }
+    }
+    let scale = (0..d).fold(0.0f64, |s, i| s.max(r[(i, i)].abs()));
+    let mut cols = Vec::new();
+    if scale == 0.0 {
+        let off = r.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+        return if off == 0.0 {
+            Ok(cols)
+        } else {
+            Err(min_eigenvalue(m))
+        };
+    }
+    loop {
+        let mut p = 0;
+        for i in 1..d {
+            if r[(i, i)] > r[(p, p)] {
+                p = i;
+            }
+        }
+        let pivot = r[(p, p)];
+        if pivot <= RANK_TOL * scale || cols.len() == d {
+            break;
+        }
+        let col: DVector<f64> = r.column(p) / pivot.sqrt();
+        r.ger(-1.0, &col, &col, 1.0);
+        cols.push(col);
+    }
+    // What is left must be rounding noise of a PSD matrix.
+    let worst = r.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+    let min_diag = (0..d).fold(0.0f64, |s, i| s.min(r[(i, i)]));
+    if worst > PSD_TOL * scale || min_diag < -PSD_TOL * scale {
+        return Err(min_eigenvalue(m));
+    }
+    Ok(cols)
+}
+
+fn min_eigenvalue(m: &DMatrix<f64>) -> f64 {
+    let sym = (m + m.transpose()) * 0.5;
+    sym.symmetric_eigenvalues()
+        .iter()
+        .fold(f64::INFINITY, |a, &b| a.min(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factors_reproduce_psd_matrices() {
+        let v = DMatrix::from_row_slice(3, 2, &[1.0, 0.5, -2.0, 1.0, 0.25, 3.0]);
+        let m = &v * v.transpose();
+        let cols = pivoted_cholesky(&m).unwrap();
+        assert_eq!(cols.len(), 2);
+        let mut back = DMatrix::zeros(3, 3);
+        for c in &cols {
+            back += c * c.transpose();
+        }
+        assert!((back - m).amax() < 1e-12);
+    }
+
+    #[test]
+    fn indefinite_matrices_are_rejected() {
+        let m = DMatrix::from_row_slice(2, 2, &[0.0, 1.0, 1.0, 0.0]);
+        assert!(pivoted_cholesky(&m).is_err());
+        let m = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        assert!(pivoted_cholesky(&m).is_err());
+    }
+
+    #[test]
+    fn schur_routes_agree() {
+        let d = 3;
+        let l = DMatrix::from_fn(d, 5, |i, j| ((i * 3 + j * 7) % 5) as f64 - 2.0);
+        let f = GroupFactor {
+            l,
+            offsets: vec![0, 1, 3, 5],
+        };
+        let t = DMatrix::from_fn(d, d, |i, j| if i == j { 1.5 } else { 0.1 * (i + j) as f64 });
+        let u = &t * &f.l;
+        let mut h1 = DMatrix::zeros(3, 3);
+        let g = gram(&u);
+        f.add_block_sums(&g, &g, 1.0, &mut h1);
+        let mut h2 = DMatrix::zeros(3, 3);
+        add_gram(&f.svec_columns(&u, None), &mut h2);
+        assert!((&h1 - &h2).amax() < 1e-9 * h1.amax());
+        let x = [0.5f64, 1.0, 2.0];
+        let mut h3 = DMatrix::zeros(3, 3);
+        let mut u1 = u.clone();
+        let mut u2 = u.clone();
+        for (i, &xi) in x.iter().enumerate() {
+            u1.row_mut(i).scale_mut(1.0 / xi.sqrt());
+            u2.row_mut(i).scale_mut(1.0 / xi);
+        }
+        f.add_block_sums(&gram(&u1), &gram(&u2), 2.0, &mut h3);
+        let mut h4 = DMatrix::zeros(3, 3);
+        add_gram(&f.svec_columns(&u, Some(&x)), &mut h4);
+        assert!((&h3 - &h4).amax() < 1e-9 * h3.amax());
+    }
+}
