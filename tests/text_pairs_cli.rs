@@ -1,0 +1,179 @@
+//! Text-pair import end to end: the real HH-RLHF harmless test split (when ../shared/data is
+//! present; CI always has it) through import, analysis and the gate, plus the other pair shapes
+//! and their validation.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const HH: &str = "../shared/data/hh-rlhf-harmless-test.jsonl.gz";
+
+fn overlap(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("overlap").expect("binary");
+    cmd.current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("t.db"))
+        .env("OVERLAP_ACTOR", "tester");
+    cmd
+}
+
+fn hh_path() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
+    if p.exists() {
+        Some(p)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("{HH} is missing but CI must have ../shared/data");
+    } else {
+        eprintln!("note: {HH} is absent; skipping the HH-RLHF end-to-end test");
+        None
+    }
+}
+
+#[test]
+fn hh_rlhf_import_analyze_gate() {
+    let Some(hh) = hh_path() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    let out = overlap(dir.path())
+        .args(["dataset", "import", "hh"])
+        .arg(&hh)
+        .args(["--input", "pairs", "--format", "json"])
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["rows"], 2312);
+    let show = overlap(dir.path())
+        .args(["dataset", "show", "hh", "--format", "json"])
+        .output()
+        .expect("show");
+    let s: Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(s["schema"]["feature_map"], "text-v1");
+    assert_eq!(s["label_balance"], 1.0, "chosen is always side a");
+
+    let out = overlap(dir.path())
+        .args(["analyze", "hh", "--format", "json"])
+        .output()
+        .expect("analyze");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let features: Vec<&str> = a["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert!(features.contains(&"refusal") && features.contains(&"log_chars"));
+    // Headings and code blocks never occur in this split: they never vary, so the design
+    // cannot identify them — a finding, not an error.
+    let never: Vec<&str> = a["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["never_varies"] == true)
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(never, ["headings", "code_blocks"]);
+    assert_eq!(a["buckets"][0]["unidentified"], true);
+    assert!(a["buckets"][0]["condition_number"].is_null());
+
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nname: hh\nrules:\n  - id: overlap\n    metric: lambda_min\n    op: \">=\"\n    threshold: 0.01\n  - id: refusal-vs-length\n    metric: min_quadrant_share\n    features: [log_chars, refusal]\n    op: \">=\"\n    threshold: 0.05\n",
+    )
+    .expect("policy");
+    let out = overlap(dir.path())
+        .args(["gate", "hh", "--policy"])
+        .arg(&policy)
+        .args(["--today", "2026-11-29", "--format", "json"])
+        .output()
+        .expect("gate");
+    // Unidentified directions fail the overlap rule: the gate runs and says no (exit 1).
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let g: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(g["verdict"], "fail");
+}
+
+#[test]
+fn pair_shapes_and_validation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    let good = dir.path().join("pairs.jsonl");
+    std::fs::write(
+        &good,
+        concat!(
+            "{\"id\":\"p1\",\"prompt\":\"How do I bake bread?\",\"chosen\":\"Mix flour, water and yeast.\\n\\n- knead\\n- rest\",\"rejected\":\"I can't help with that.\",\"bucket\":\"cooking\"}\n",
+            "{\"id\":\"p2\",\"prompt\":\"Hi\",\"response_a\":\"Hello!\",\"response_b\":\"Sorry, I might not know.\",\"label\":0}\n",
+            "{\"id\":\"p3\",\"chosen\":[{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello, how can I help?\"}],\"rejected\":[{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"What?\"}]}\n",
+        ),
+    )
+    .expect("write");
+    let out = overlap(dir.path())
+        .args(["dataset", "import", "pairs"])
+        .arg(&good)
+        .args(["--input", "pairs", "--scales", "unit", "--format", "json"])
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export = overlap(dir.path())
+        .args(["dataset", "export", "pairs", "--output", "jsonl"])
+        .output()
+        .expect("export");
+    let rows: Vec<Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("row"))
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["bucket"], "cooking");
+    assert_eq!(
+        rows[0]["a"]["text"],
+        "Mix flour, water and yeast.\n\n- knead\n- rest"
+    );
+    assert_eq!(rows[1]["label"], 0);
+    assert_eq!(rows[2]["prompt"], "Human: Hi");
+    assert_eq!(rows[2]["b"]["text"], "What?");
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"prompt\":\"x\",\"chosen\":\"a\"}\n{\"prompt\":\"x\",\"response_a\":\"a\",\"response_b\":\"b\",\"label\":0.5}\n",
+    )
+    .expect("write");
+    let out = overlap(dir.path())
+        .args(["dataset", "import", "bad"])
+        .arg(&bad)
+        .args(["--input", "pairs"])
+        .output()
+        .expect("import");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.jsonl:1: rejected"), "{err}");
+    assert!(err.contains("bad.jsonl:2: label"), "{err}");
+    // A pair file imported without --input pairs gets a hint.
+    let out = overlap(dir.path())
+        .args(["dataset", "import", "hint"])
+        .arg(&good)
+        .output()
+        .expect("import");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--input pairs"));
+}
