@@ -723,3 +723,136 @@ pub fn group_arm_information(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FeatureSchema, ScaleSource};
+
+    fn info(d: usize) -> VersionInfo {
+        VersionInfo {
+            id: 1,
+            dataset: "t".into(),
+            version: 1,
+            parent: None,
+            digest: "0".repeat(64),
+            schema: FeatureSchema {
+                features: (0..d).map(|j| format!("f{j}")).collect(),
+                scales: vec![1.5; d],
+                scale_source: ScaleSource::File,
+                feature_map: None,
+            },
+            n: 0,
+            dropped_ties: 0,
+            source: None,
+            note: None,
+            created_at: String::new(),
+            created_by: String::new(),
+        }
+    }
+
+    /// Deterministic data with two buckets, two arms and correlated features.
+    fn data(n: usize) -> VersionData {
+        let d = 3;
+        let mut s = 12345u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let mut v = VersionData {
+            d,
+            buckets: vec!["a".into(), "b".into()],
+            arms: vec!["baseline".into(), "baseline/x".into()],
+            ..VersionData::default()
+        };
+        for t in 0..n {
+            let z = next();
+            let row = [z + 0.3 * next(), z + 0.2 * next(), next()];
+            let margin = 1.2 * row[0] - 0.7 * row[1] + 0.4 * row[2];
+            let label = u8::from(next() + 0.5 < 1.0 / (1.0 + (-margin).exp()));
+            v.delta.extend_from_slice(&row);
+            v.labels.push(label);
+            v.bucket.push((t % 2) as u32);
+            v.arm.push((t % 3 == 0) as u32);
+            v.group.push(crate::model::dataset::NO_GROUP);
+        }
+        v
+    }
+
+    fn params() -> AnalysisParams {
+        AnalysisParams {
+            ridge: 1e-4,
+            info_ridge: 0.0,
+            fit: FitMode::Pooled,
+            pairs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn swapping_sides_changes_no_overlap_metric() {
+        let d = data(600);
+        let mut swapped = d.clone();
+        for x in &mut swapped.delta {
+            *x = -*x;
+        }
+        for l in &mut swapped.labels {
+            *l = 1 - *l;
+        }
+        let a = analyze(&info(3), &d, &RegistryView::default(), &params()).expect("analyze");
+        let b = analyze(&info(3), &swapped, &RegistryView::default(), &params()).expect("analyze");
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(1.0);
+        let (fa, fb) = (
+            a.analysis.fit.as_ref().unwrap(),
+            b.analysis.fit.as_ref().unwrap(),
+        );
+        for ((_, x), (_, y)) in fa.w.iter().zip(fb.w.iter()) {
+            assert!(close(*x, *y), "w {x} vs {y}");
+        }
+        for (x, y) in a.analysis.buckets.iter().zip(&b.analysis.buckets) {
+            assert!(close(x.lambda_min, y.lambda_min));
+            assert!(close(x.lambda_max, y.lambda_max));
+            assert!(close(x.mean_curvature, y.mean_curvature));
+            assert!(close(x.geometry_lambda_min, y.geometry_lambda_min));
+            assert_eq!(x.weakest_direction_words, y.weakest_direction_words);
+            for (p, q) in x.pairs.iter().zip(&y.pairs) {
+                assert_eq!(p.discordant_share, q.discordant_share);
+                assert_eq!(p.quadrants.pp, q.quadrants.mm);
+                assert_eq!(p.quadrants.pm, q.quadrants.mp);
+            }
+            assert!(close(x.label_balance, 1.0 - y.label_balance));
+        }
+    }
+
+    #[test]
+    fn a_duplicated_feature_is_unidentified_not_nan() {
+        let mut d = data(400);
+        for t in 0..d.len() {
+            d.delta[t * 3 + 2] = d.delta[t * 3];
+        }
+        let a = analyze(&info(3), &d, &RegistryView::default(), &params()).expect("analyze");
+        for b in &a.analysis.buckets {
+            assert!(b.unidentified, "{}", b.bucket);
+            assert!(b.condition_number.is_none() && b.worst_se.is_none());
+            assert!(b.lambda_min.is_finite() && b.lambda_min >= 0.0);
+            assert!(
+                b.weakest_direction_words.contains("f0")
+                    && b.weakest_direction_words.contains("f2")
+            );
+        }
+    }
+
+    #[test]
+    fn per_arm_information_averages_to_the_bucket() {
+        let d = data(900);
+        let a = analyze(&info(3), &d, &RegistryView::default(), &params()).expect("analyze");
+        for info in &a.information {
+            let mut sum = DMatrix::zeros(3, 3);
+            for arm in &info.arms {
+                sum += &arm.matrix * arm.n as f64;
+            }
+            assert!((sum - &info.summed).abs().max() < 1e-9);
+        }
+    }
+}
