@@ -15,6 +15,7 @@ mod intervention;
 mod keys;
 pub mod output;
 mod registry;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +83,9 @@ pub enum Command {
     Key(keys::KeyCommand),
     /// Verify a signed report offline: exit 0 when valid, 1 otherwise (fails closed).
     Verify(keys::VerifyArgs),
+    /// Render nutrition labels and design-adequacy reports (md, html, json), optionally signed.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Build a complete example from the embedded default and print what to run next.
     Demo(demo::DemoArgs),
 }
@@ -201,6 +205,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Design(args) => design::run(&ctx, args),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Verify(args) => keys::run_verify(args),
+        Command::Report(cmd) => report::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, args),
     }
 }

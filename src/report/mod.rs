@@ -5,4 +5,8 @@
 //! exact bytes (detached Ed25519 with a signed trusted comment, minisign-style) and attests them
 //! (in-toto Statement in a DSSE envelope); `signing::verify` works offline and fails closed.
 
+pub mod charts;
+pub mod design;
+pub mod render;
 pub mod signing;
+pub mod view;

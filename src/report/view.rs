@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use nalgebra::DMatrix;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -207,6 +206,8 @@ pub struct SloView {
     pub rule: Option<String>,
     /// e.g. `lambda_min` or `min_quadrant_share(length, refusal)`.
     pub subject: String,
+    /// The feature pair of pair metrics, as written in the rule.
+    pub features: Option<[String; 2]>,
     pub severity: String,
     pub op: Option<String>,
     pub threshold: Option<f64>,
@@ -484,10 +485,13 @@ fn bucket_metrics(b: &BucketAnalysis) -> BucketMetrics {
         .pairs
         .iter()
         .filter_map(|p| p.min_quadrant_share.map(|s| (s, p)))
-        .fold(None::<(f64, &crate::model::analysis::PairCoverage)>, |best, (s, p)| match best {
-            Some((bs, _)) if bs <= s => best,
-            _ => Some((s, p)),
-        })
+        .fold(
+            None::<(f64, &crate::model::analysis::PairCoverage)>,
+            |best, (s, p)| match best {
+                Some((bs, _)) if bs <= s => best,
+                _ => Some((s, p)),
+            },
+        )
         .map(|(s, p)| CoverageView {
             features: p.features.clone(),
             min_quadrant_share: s,
@@ -517,6 +521,7 @@ fn slo_view(f: &Finding) -> SloView {
         kind: f.kind,
         rule: f.rule.clone(),
         subject: f.subject(),
+        features: f.features.clone(),
         severity: f.severity.name().to_owned(),
         op: f.op.map(|o| o.symbol().to_owned()),
         threshold: f.threshold,
@@ -547,7 +552,10 @@ fn rule_selects(rule: &RuleSummary, bucket: &str) -> bool {
 }
 
 fn rule_threshold(rule: &RuleSummary, bucket: &str) -> f64 {
-    rule.thresholds.get(bucket).copied().unwrap_or(rule.threshold)
+    rule.thresholds
+        .get(bucket)
+        .copied()
+        .unwrap_or(rule.threshold)
 }
 
 /// The strictest `lambda_min >=`/`>` threshold on `bucket` (deny rules first, else warn rules),
@@ -584,7 +592,9 @@ fn worst_se_target(rules: &[RuleSummary], bucket: &str) -> Option<f64> {
         })
         .map(|r| rule_threshold(r, bucket))
         .filter(|t| t.is_finite())
-        .fold(None, |best: Option<f64>, t| Some(best.map_or(t, |b| b.min(t))))
+        .fold(None, |best: Option<f64>, t| {
+            Some(best.map_or(t, |b| b.min(t)))
+        })
 }
 
 /// Buckets in name order: those analysed and those the evaluation names (declared buckets
@@ -697,21 +707,9 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
-/// Four significant digits for the few numbers the builders put into sentences.
+/// Numbers in sentences use the templates' fixed precision.
 fn short(x: f64) -> String {
-    if !x.is_finite() {
-        return "∞".to_owned();
-    }
-    if x == 0.0 {
-        return "0".to_owned();
-    }
-    let a = x.abs();
-    if (1e-3..1e6).contains(&a) {
-        let digits = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-        format!("{x:.digits$}")
-    } else {
-        format!("{x:.3e}")
-    }
+    crate::report::render::format_number(x)
 }
 
 fn badges(view: &LabelView) -> Vec<Badge> {
@@ -777,9 +775,10 @@ fn badges(view: &LabelView) -> Vec<Badge> {
                 .then_with(|| ba.bucket.cmp(&bb.bucket))
         });
     if let Some((b, c)) = coverage {
-        let pair_failing = b.slos.iter().any(|s| {
-            s.subject.starts_with("min_quadrant_share") && s.outcome == Outcome::Fail
-        });
+        let pair_failing = b
+            .slos
+            .iter()
+            .any(|s| s.subject.starts_with("min_quadrant_share") && s.outcome == Outcome::Fail);
         out.push(Badge {
             id: "coverage".into(),
             label: "least crossed pair".into(),
@@ -928,8 +927,9 @@ fn alerts(view: &LabelView, evaluation: &Evaluation) -> Vec<Alert> {
         out.push(Alert {
             tone: Tone::Info,
             bucket: None,
-            message: "no audits recorded: nobody has reviewed comparisons along the weakest directions"
-                .into(),
+            message:
+                "no audits recorded: nobody has reviewed comparisons along the weakest directions"
+                    .into(),
         });
     }
     // Most severe first; within a tone, the order above (findings in gate order) is kept.
@@ -1008,17 +1008,17 @@ fn directions(
     features: &[String],
     threshold: Option<f64>,
 ) -> Result<Vec<DirectionView>, ViewError> {
-    let Some(info) = analyzed
-        .information
-        .iter()
-        .find(|i| i.bucket == bucket.bucket && i.n > 0)
-    else {
-        return Ok(Vec::new());
-    };
     let fail = |reason: String| ViewError::Information {
         bucket: bucket.bucket.clone(),
         reason,
     };
+    // A bucket with comparisons always has summed information; without it nothing could be said
+    // about its directions, and an empty list must never read as "nothing missing".
+    let info = analyzed
+        .information
+        .iter()
+        .find(|i| i.bucket == bucket.bucket && i.n > 0)
+        .ok_or_else(|| fail("the analysis has no information matrix for it".to_owned()))?;
     let d = info.summed.nrows();
     let mut mean: DMatrix<f64> = &info.summed * (1.0 / info.n as f64);
     for j in 0..d {
@@ -1146,10 +1146,7 @@ fn adequacy_bucket(
     );
     let mut parts = Vec::new();
     if missing == 0 {
-        parts.push(format!(
-            "all {} directions clear {bound}",
-            directions.len()
-        ));
+        parts.push(format!("all {} directions clear {bound}", directions.len()));
     } else {
         let weak: Vec<String> = directions
             .iter()
@@ -1169,7 +1166,8 @@ fn adequacy_bucket(
             t.features[1],
             t.crossed_share.map_or_else(|| "none".to_owned(), pct),
             match (t.op.as_deref(), t.threshold) {
-                (Some(op), Some(th)) => format!(" (rule {} needs {} {op} {})", t.rule, t.subject, short(th)),
+                (Some(op), Some(th)) =>
+                    format!(" (rule {} needs {} {op} {})", t.rule, t.subject, short(th)),
                 _ => String::new(),
             }
         ));
@@ -1400,11 +1398,6 @@ impl Report {
     }
 }
 
-/// The NaiveDate a view carries, parsed back (for callers that need it typed).
-pub fn view_date(identity: &Identity) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(&identity.date, "%Y-%m-%d").ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1417,6 +1410,7 @@ mod tests {
         assert_eq!(short(0.0), "0");
         assert_eq!(short(1e-5), "1.000e-5");
         assert_eq!(short(f64::INFINITY), "∞");
+        assert_eq!(short(1600.0), "1600");
     }
 
     #[test]

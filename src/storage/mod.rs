@@ -10,6 +10,7 @@
 mod audits;
 mod datasets;
 mod registry;
+mod reports;
 mod results;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +28,8 @@ pub use datasets::{
     VersionShape,
 };
 pub use registry::{ChainBreak, RegistryEvent};
-pub use results::{EvaluationRecord, NewEvaluation};
+pub use reports::{NewReport, ReportRecord};
+pub use results::{EvaluationRecord, NewEvaluation, NewPlan};
 
 /// Numbered migrations, in order. A landed entry is never edited; add a new one instead.
 /// `tests/schema.rs` checks this list against the `migrations/` folder.
@@ -40,6 +42,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "03-audits",
         include_str!("../../migrations/03-audits/up.sql"),
+    ),
+    (
+        "04-reports",
+        include_str!("../../migrations/04-reports/up.sql"),
     ),
 ];
 

@@ -145,3 +145,36 @@ impl Store {
         Ok(out)
     }
 }
+
+/// What `record_plan` stores.
+pub struct NewPlan<'a> {
+    pub policy_name: &'a str,
+    pub policy_digest: &'a str,
+    pub budget: Option<f64>,
+    pub label_cost: f64,
+    pub plan: &'a serde_json::Value,
+    pub now: &'a str,
+    pub actor: &'a str,
+}
+
+impl Store {
+    pub fn record_plan(&mut self, version: &VersionInfo, p: &NewPlan<'_>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO plans (version_id, policy_name, policy_digest, budget, label_cost, plan,
+             tool_version, created_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                version.id,
+                p.policy_name,
+                p.policy_digest,
+                p.budget,
+                p.label_cost,
+                serde_json::to_string(p.plan).map_err(corrupt)?,
+                crate::TOOL_VERSION,
+                p.now,
+                p.actor
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+}
