@@ -268,12 +268,79 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             }
         );
     }
+    println!("\n7. Signed nutrition label for demo@2, verified offline");
+    let key_prefix = args.dir.join("demo-signing");
+    let pair = crate::report::signing::generate_key_pair()?;
+    let secret_path = args.dir.join("demo-signing.key");
+    let public_path = args.dir.join("demo-signing.pub");
+    super::keys::write_new(&secret_path, pair.secret.to_text().as_bytes(), 0o600, true)?;
+    super::keys::write_new(&public_path, pair.public.to_text().as_bytes(), 0o644, true)?;
+    let mut labels = Vec::new();
+    for (format, file) in [
+        (
+            crate::report::render::ReportFormat::Html,
+            "nutrition-label-demo2.html",
+        ),
+        (
+            crate::report::render::ReportFormat::Markdown,
+            "nutrition-label-demo2.md",
+        ),
+    ] {
+        let output = args.dir.join(file);
+        let written = super::report::write_report(
+            ctx,
+            &mut store,
+            &info2,
+            &super::report::ReportRequest {
+                kind: crate::report::view::ReportKind::NutritionLabel,
+                policy: &policy_path,
+                format,
+                output: &output,
+                date: today,
+                secret_key: Some(&secret_path),
+                templates: None,
+                budget: None,
+                recompute: false,
+            },
+        )?;
+        labels.push(written);
+    }
+    for written in &labels {
+        let bytes = std::fs::read(&written.path)?;
+        let read = |p: &Option<std::path::PathBuf>| -> Result<Option<String>> {
+            p.as_ref()
+                .map(std::fs::read_to_string)
+                .transpose()
+                .map_err(Into::into)
+        };
+        let verified = crate::report::signing::verify(
+            &bytes,
+            &pair.public.to_text(),
+            read(&written.signature)?.as_deref(),
+            read(&written.attestation)?.as_deref(),
+        );
+        match verified {
+            Ok(v) => println!(
+                "   {}: signed and VERIFIED (sha256 {}…, signer {}…)",
+                written.path.display(),
+                &v.report_sha256[..12],
+                &v.signer_fingerprint[..12]
+            ),
+            Err(e) => anyhow::bail!("the demo's own label did not verify: {e}"),
+        }
+    }
+    let _ = key_prefix;
     let dbs = db.display();
     println!("\nNext:");
     println!("   overlap --db {dbs} analyze demo@1");
     println!(
         "   overlap --db {dbs} gate demo@1 --policy {} --format markdown",
         policy_path.display()
+    );
+    println!(
+        "   overlap verify {} --public-key {}",
+        args.dir.join("nutrition-label-demo2.html").display(),
+        public_path.display()
     );
     println!("   overlap --db {dbs} audit status demo@2");
     println!("   overlap --db {dbs} dataset show demo@1");
