@@ -169,8 +169,9 @@ fn exit_codes_and_formats() {
         .expect("history");
     assert!(history.status.success());
     let h: Value = serde_json::from_slice(&history.stdout).expect("history json");
-    // Two from the demo itself plus the eight above.
-    assert_eq!(h.as_array().map(Vec::len), Some(10));
+    // Four from the demo itself (its two gate runs and the gate behind its two signed labels)
+    // plus the eight above.
+    assert_eq!(h.as_array().map(Vec::len), Some(12));
     assert!(
         h.as_array()
             .expect("array")

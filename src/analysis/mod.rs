@@ -667,6 +667,9 @@ pub fn drift(
     })
 }
 
+/// Per-group matrices of a bucket's arms: (group, one matrix per arm).
+pub type GroupMatrices = Vec<(String, Vec<DMatrix<f64>>)>;
+
 /// Per-group, per-arm information of one bucket, M̂^g_{k,r} (for the group-robust design): arms
 /// in `arms` order; an arm a group never saw gets a zero matrix (it tells that group nothing).
 /// Rows without a group are left out. Groups are sorted by name.
@@ -676,7 +679,7 @@ pub fn group_arm_information(
     bucket: &str,
     w: &[f64],
     arms: &[String],
-) -> Result<Vec<(String, Vec<DMatrix<f64>>)>, AnalysisError> {
+) -> Result<GroupMatrices, AnalysisError> {
     let d = data.d;
     let Some(b) = data.buckets.iter().position(|x| x == bucket) else {
         return Err(AnalysisError::Input(format!("no bucket '{bucket}'")));

@@ -12,8 +12,10 @@ use crate::analysis::service;
 use crate::audit;
 use crate::cli::output::num;
 use crate::demo;
+use crate::design::DesignRequest;
 use crate::ingest::{self, ImportOptions, InputFormat, InterventionState};
 use crate::model::AcceptanceObservation;
+use crate::numerics::design::Criterion;
 use crate::policy::{self, GateVerdict};
 use crate::storage::{ImportOutcome, NewVersion, Store};
 
@@ -29,8 +31,9 @@ pub struct DemoArgs {
 
 const MARKER: &str = ".overlap-demo";
 
-/// The shipped release gate, embedded so the demo needs no files.
+/// The shipped release gate and precision targets, embedded so the demo needs no files.
 const RELEASE_GATE: &str = include_str!("../../policies/release-gate.yaml");
+const PRECISION_TARGETS: &str = include_str!("../../policies/precision-targets.yaml");
 
 fn prepare_dir(dir: &Path) -> Result<PathBuf> {
     let db = dir.join("overlap.db");
@@ -268,7 +271,68 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             }
         );
     }
-    println!("\n7. Signed nutrition label for demo@2, verified offline");
+    println!("\n7. What would close the gap: the E-optimal mixture and a budget plan");
+    let info1 = store.resolve(&"demo@1".parse()?)?;
+    for (info, budget) in [(&info1, None), (&info2, Some(1.03))] {
+        let d = super::design::bucket_design(
+            &store,
+            info,
+            DesignRequest {
+                bucket: "self-harm".into(),
+                criterion: Criterion::E,
+                budget,
+                label_cost: 1.0,
+                min_mass: Vec::new(),
+                groups: None,
+            },
+            false,
+            1e-4,
+        )?;
+        let mix: Vec<String> = d
+            .arms
+            .iter()
+            .filter(|a| a.pi > 1e-3)
+            .map(|a| format!("{} {:.0}%", a.arm, 100.0 * a.pi))
+            .collect();
+        let pilots = d.unexplored.iter().filter(|u| u.pilot > 0).count();
+        println!(
+            "   {}@{} self-harm{}: optimal mixture {} → λ_min {} (now {}); {} unexplored arm(s) to pilot",
+            d.dataset,
+            d.version,
+            budget.map_or(String::new(), |b| format!(" at ≤ {b} per label")),
+            mix.join(", "),
+            d.lambda_min_optimal.map_or("—".into(), num),
+            num(d.lambda_min_current),
+            pilots
+        );
+    }
+    let targets_path = args.dir.join("precision-targets.yaml");
+    std::fs::write(&targets_path, PRECISION_TARGETS)
+        .with_context(|| format!("cannot write {}", targets_path.display()))?;
+    let plan = super::plan::make_plan(ctx, &mut store, &info2, &targets_path, Some(3000.0), 1.0)?;
+    println!(
+        "   plan for demo@2 under {} with a budget of 3000: {} labels, cost {}, every target met: {}",
+        targets_path.display(),
+        plan.buckets.iter().map(|b| b.n_new).sum::<u64>(),
+        num(plan.cost),
+        if plan.buckets.iter().all(|b| b.target_met) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    for b in &plan.buckets {
+        println!(
+            "      {:<10} {:>5} labels → worst_se {} → {} (target {})",
+            b.bucket,
+            b.n_new,
+            b.worst_se_before.map_or("—".into(), num),
+            b.worst_se_after.map_or("—".into(), num),
+            num(b.target_worst_se)
+        );
+    }
+
+    println!("\n8. Signed nutrition label for demo@2, verified offline");
     let key_prefix = args.dir.join("demo-signing");
     let pair = crate::report::signing::generate_key_pair()?;
     let secret_path = args.dir.join("demo-signing.key");
@@ -341,6 +405,11 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         "   overlap verify {} --public-key {}",
         args.dir.join("nutrition-label-demo2.html").display(),
         public_path.display()
+    );
+    println!("   overlap --db {dbs} design demo@2 --bucket self-harm --budget 1.03");
+    println!(
+        "   overlap --db {dbs} plan demo@2 --policy {} --budget 3000",
+        targets_path.display()
     );
     println!("   overlap --db {dbs} audit status demo@2");
     println!("   overlap --db {dbs} dataset show demo@1");

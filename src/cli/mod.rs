@@ -14,6 +14,7 @@ mod gate;
 mod intervention;
 mod keys;
 pub mod output;
+mod plan;
 mod registry;
 mod report;
 
@@ -78,6 +79,8 @@ pub enum Command {
     Policy(gate::PolicyCommand),
     /// Optimal intervention mixtures for a bucket (or for a design instance file).
     Design(design::DesignArgs),
+    /// Plan a label budget across a policy's risk buckets (knapsack with coverage).
+    Plan(plan::PlanArgs),
     /// Ed25519 signing keys for reports.
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -203,6 +206,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Policy(cmd) => gate::run_policy(&ctx, cmd),
         Command::Design(args) => design::run(&ctx, args),
+        Command::Plan(args) => plan::run(&ctx, args),
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Verify(args) => keys::run_verify(args),
         Command::Report(cmd) => report::run(&ctx, cmd),

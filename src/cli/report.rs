@@ -310,10 +310,18 @@ pub fn write_report(
         ReportKind::NutritionLabel => Report::Label(Box::new(build_label(&inputs)?)),
         ReportKind::DesignAdequacy => {
             let analyzed = service::compute(store, info, &params)?;
+            let registry = service::registry_view(store)?;
+            let active: Vec<String> = interventions
+                .iter()
+                .filter(|i| i.retired.is_none())
+                .map(|i| i.name.clone())
+                .collect();
+            let candidates = crate::design::candidate_arms(&active);
             let (design, plan) = design_sections(&DesignInputs {
                 analyzed: &analyzed,
                 policy: &policy,
-                interventions: &interventions,
+                registry: &registry,
+                candidate_arms: &candidates,
                 budget: req.budget,
             });
             let adequacy = AdequacyInputs {

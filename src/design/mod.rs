@@ -6,6 +6,7 @@
 //! load the analysis and the registry view.
 
 pub mod instance;
+pub mod plan;
 
 use nalgebra::DMatrix;
 use serde::Serialize;
@@ -45,7 +46,7 @@ pub struct DesignRequest {
     /// Lower bounds γ_r on arms, by arm name.
     pub min_mass: Vec<(String, f64)>,
     /// Group matrices for the group-robust E criterion: (group, matrices in `arms` order).
-    pub groups: Option<Vec<(String, Vec<DMatrix<f64>>)>>,
+    pub groups: Option<crate::analysis::GroupMatrices>,
 }
 
 /// One arm of the answer.
@@ -155,7 +156,7 @@ fn effective_cost(
     Ok(cost * attempts as f64 / accepted as f64)
 }
 
-fn arm_cost(
+pub(crate) fn arm_cost(
     registry: &RegistryView,
     bucket: &str,
     arm: &str,

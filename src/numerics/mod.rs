@@ -5,4 +5,5 @@
 pub mod btl;
 pub mod design;
 pub mod eigen;
+pub mod plan;
 pub mod stats;

@@ -10,9 +10,16 @@
 
 use serde::Serialize;
 
-use crate::analysis::Analyzed;
-use crate::model::{Arm, Intervention};
+use crate::analysis::{Analyzed, RegistryView};
+use crate::design::plan::plan;
+use crate::design::{DesignRequest, design_bucket};
+use crate::numerics::design::{Criterion, SolverOptions};
 use crate::policy::Policy;
+
+pub use crate::design::arm_in_words;
+
+/// Cost of labeling one comparison assumed by the report's design and plan sections.
+pub const REPORT_LABEL_COST: f64 = 1.0;
 
 /// What the solvers read.
 #[derive(Debug, Clone, Copy)]
@@ -21,8 +28,10 @@ pub struct DesignInputs<'a> {
     pub analyzed: &'a Analyzed,
     /// Targets (worst_se / total_information rules) and harm weights per bucket.
     pub policy: &'a Policy,
-    /// The registry's interventions (cost; acceptance is in the analysis).
-    pub interventions: &'a [Intervention],
+    /// Each intervention's cost and acceptance observations (for acceptance-aware arm costs).
+    pub registry: &'a RegistryView,
+    /// Every arm the registry could produce (arms without data are listed as unexplored).
+    pub candidate_arms: &'a [String],
     /// `--budget B`: maximize harm-weighted coverage within B; `None`: minimize the cost of
     /// meeting every target.
     pub budget: Option<f64>,
@@ -115,46 +124,124 @@ pub struct PlanSection {
     pub buckets: Vec<BucketPlan>,
 }
 
-/// Runs the design and budget solvers for the adequacy report.
-///
-/// Returns `(None, None)` until the optimal-design and budget-plan solvers are integrated; the
-/// report then says "not yet available" for both sections. Filling them must keep the report
-/// deterministic: same inputs, same numbers, arms and buckets in name order.
+/// Runs the design and budget solvers for the adequacy report: the E-optimal mixture of every
+/// bucket (no cost cap, label cost [`REPORT_LABEL_COST`]) and the budget plan of the policy's
+/// targets. A bucket whose design fails is reported infeasible with the reason as its note; the
+/// plan is `None` when the policy sets no worst_se / total_information target. Deterministic:
+/// buckets and arms in name order, as the analysis gives them.
 pub fn design_sections(inputs: &DesignInputs<'_>) -> (Option<DesignSection>, Option<PlanSection>) {
-    let _ = inputs;
-    (None, None)
-}
-
-/// An arm in words: `baseline` → "both sides unedited"; `baseline/shorten` → "shorten one side,
-/// the other unedited"; `hedge/shorten` → "hedge one side, shorten the other"; `shorten/shorten`
-/// → "shorten both sides".
-pub fn arm_in_words(arm: &str) -> String {
-    let Some(parsed) = Arm::parse(arm) else {
-        return arm.to_owned();
+    let a = &inputs.analyzed.analysis;
+    let mut buckets = Vec::with_capacity(a.buckets.len());
+    for b in &a.buckets {
+        let request = DesignRequest {
+            bucket: b.bucket.clone(),
+            criterion: Criterion::E,
+            budget: None,
+            label_cost: REPORT_LABEL_COST,
+            min_mass: Vec::new(),
+            groups: None,
+        };
+        let unexplored_default: Vec<String> = Vec::new();
+        buckets.push(
+            match design_bucket(
+                inputs.analyzed,
+                inputs.registry,
+                inputs.candidate_arms,
+                &request,
+                &SolverOptions::default(),
+            ) {
+                Ok(d) => BucketDesign {
+                    bucket: b.bucket.clone(),
+                    criterion: "E-optimal".into(),
+                    feasible: d.status == "optimal",
+                    mixture: d
+                        .arms
+                        .iter()
+                        .map(|arm| ArmMix {
+                            arm: arm.arm.clone(),
+                            arm_words: arm.words.clone(),
+                            share: arm.pi,
+                            current_share: arm.current_share,
+                            cost_per_label: Some(arm.cost),
+                        })
+                        .collect(),
+                    lambda_min_current: d.lambda_min_current,
+                    lambda_min_optimal: d.lambda_min_optimal.unwrap_or(d.lambda_min_current),
+                    label_savings_ratio: d.savings_ratio,
+                    unexplored_arms: d
+                        .unexplored
+                        .iter()
+                        .filter(|u| u.pilot > 0)
+                        .map(|u| u.arm.clone())
+                        .collect(),
+                    certificate_words: d.weakest_after.map(|w| w.words),
+                    note: d
+                        .infeasible_reason
+                        .or_else(|| (!d.notes.is_empty()).then(|| d.notes.join("; "))),
+                },
+                Err(e) => BucketDesign {
+                    bucket: b.bucket.clone(),
+                    criterion: "E-optimal".into(),
+                    feasible: false,
+                    mixture: Vec::new(),
+                    lambda_min_current: b.lambda_min,
+                    lambda_min_optimal: b.lambda_min,
+                    label_savings_ratio: None,
+                    unexplored_arms: unexplored_default,
+                    certificate_words: None,
+                    note: Some(e.to_string()),
+                },
+            },
+        );
+    }
+    let design = DesignSection {
+        criterion: "E-optimal".into(),
+        buckets,
     };
-    match parsed.interventions().as_slice() {
-        [] => "both sides unedited".to_owned(),
-        [one] => format!("{one} one side, the other unedited"),
-        [a, b] if a == b => format!("{a} both sides"),
-        [a, b] => format!("{a} one side, {b} the other"),
-        _ => arm.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arms_read_as_words() {
-        assert_eq!(arm_in_words("baseline"), "both sides unedited");
-        assert_eq!(
-            arm_in_words("baseline/shorten"),
-            "shorten one side, the other unedited"
-        );
-        assert_eq!(
-            arm_in_words("hedge/shorten"),
-            "hedge one side, shorten the other"
-        );
-    }
+    let plan = plan(
+        inputs.analyzed,
+        inputs.policy,
+        &inputs.policy.name.value,
+        inputs.registry,
+        inputs.budget,
+        REPORT_LABEL_COST,
+    )
+    .ok()
+    .map(|p| PlanSection {
+        budget: p.budget,
+        objective: if p.budget.is_some() {
+            "coverage-within-budget".into()
+        } else {
+            "cheapest-to-meet-targets".into()
+        },
+        continuous_objective: p.continuous_objective,
+        integer_objective: p.objective,
+        total_cost: p.cost,
+        all_met: p.buckets.iter().all(|b| b.target_met) && p.unreachable.is_empty(),
+        buckets: p
+            .buckets
+            .iter()
+            .map(|b| BucketPlan {
+                bucket: b.bucket.clone(),
+                harm: b.harm,
+                counts: b
+                    .arms
+                    .iter()
+                    .filter(|arm| arm.count > 0)
+                    .map(|arm| ArmCount {
+                        arm: arm.arm.clone(),
+                        arm_words: arm.words.clone(),
+                        count: arm.count,
+                        cost: arm.cost_per_label * arm.count as f64,
+                    })
+                    .collect(),
+                cost: b.cost,
+                worst_se_before: b.worst_se_before,
+                worst_se_after: b.worst_se_after,
+                worst_se_target: Some(b.target_worst_se),
+                met: b.target_met,
+            })
+            .collect(),
+    });
+    (Some(design), plan)
 }

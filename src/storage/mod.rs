@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "04-reports",
         include_str!("../../migrations/04-reports/up.sql"),
     ),
+    ("05-plans", include_str!("../../migrations/05-plans/up.sql")),
 ];
 
 /// The schema version this binary writes and understands.

@@ -149,9 +149,7 @@ fn tridiagonalize(m: &DMatrix<f64>) -> (Vec<f64>, Vec<f64>) {
         v[k + 1] -= alpha;
         let beta = 1.0 / (norm2 - alpha * x0);
         // p = β A₂₂ v, q = p − (β vᵀp / 2) v, A₂₂ ← A₂₂ − v qᵀ − q vᵀ.
-        for i in k + 1..n {
-            p[i] = 0.0;
-        }
+        p[k + 1..n].fill(0.0);
         for j in k + 1..n {
             let vj = v[j];
             let col = &a[j * n..j * n + n];
@@ -225,11 +223,11 @@ fn smallest_tridiagonal_eigenvalue(diag: &[f64], off: &[f64]) -> f64 {
 /// is positive — the convention DESIGN.md §2 fixes for `weakest_direction`.
 pub(crate) fn fix_sign(v: &mut [f64]) {
     let largest = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    if let Some(first) = v.iter().position(|x| x.abs() >= largest - 1e-12) {
-        if v[first] < 0.0 {
-            for x in v.iter_mut() {
-                *x = -*x;
-            }
+    if let Some(first) = v.iter().position(|x| x.abs() >= largest - 1e-12)
+        && v[first] < 0.0
+    {
+        for x in v.iter_mut() {
+            *x = -*x;
         }
     }
 }
@@ -347,14 +345,6 @@ impl SpdFactor {
             delta *= 100.0;
         }
         None
-    }
-
-    /// Solve A X = B for several right-hand sides.
-    pub fn solve_matrix(&self, b: &DMatrix<f64>) -> DMatrix<f64> {
-        let mut x = b.clone();
-        self.l.solve_lower_triangular_mut(&mut x);
-        self.l.tr_solve_lower_triangular_mut(&mut x);
-        x
     }
 
     /// Solve A x = b.

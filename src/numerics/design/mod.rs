@@ -5,17 +5,25 @@
 //! Σ c_a π_a ≤ budget. Entry points: [`solve_design`] (status, optimal π, certified gap) and
 //! [`criterion_value`] (the criterion of any mixture, e.g. the current empirical one).
 //!
-//! How it works: the status is decided exactly from the polytope ([`polytope`]); the
-//! matrices are factored once into low-rank factors `M_a = L_a L_aᵀ` ([`lowrank`]); E and
-//! E_robust are solved by a primal–dual interior-point method with Nesterov–Todd scaling on the
-//! epigraph `Σ π_a M_a^g − τI ⪰ 0` ([`conic`]), A and D by a primal–dual interior-point method
-//! for a smooth convex objective over the polytope ([`smooth`]). Both run on a working set of
-//! arms: arms that the interior-point iterates show to be at their lower bound are dropped while
-//! the method runs, and every dropped arm is priced again at the end. Whatever the method did,
-//! the answer is certified independently ([`certify`]): the objective is recomputed from π with
-//! a dense eigensolver, and the optimality gap is an exact bound — weak duality for E-type
-//! (a dual matrix Z and an exact LP over the polytope), the Frank–Wolfe gap for A and D — so a
-//! reported gap is never the solver's own estimate.
+//! How it works: the status is decided exactly from the polytope (`polytope`: infeasible iff
+//! Σγ > 1 or the budget is below Σγ_a c_a + (1 − Σγ)·min c); the matrices are factored once
+//! into low-rank factors `M_a = L_a L_aᵀ` (`lowrank`) and scaled to unit size; E and E_robust
+//! are solved by a primal–dual interior-point method with Nesterov–Todd scaling on the
+//! epigraph `Σ π_a M_a^g − τI ⪰ 0` (`conic`), A and D by a primal–dual interior-point method
+//! for a smooth convex objective over the polytope (`smooth`). Both run on a shrinking
+//! working set of arms: arms the iterates show to be at their lower bound are dropped while
+//! the method runs, and every dropped arm is priced again at the end. Whatever the method
+//! did, the answer is certified independently (`certify`): the objective is recomputed from π
+//! with a dense eigensolver, and the optimality gap is an exact bound — weak duality for
+//! E-type (the dual matrices Z_g and an exact LP over the polytope), the Frank–Wolfe gap for
+//! A and D — so a reported gap is never the solver's own estimate, and a solve that cannot
+//! certify `tol` is an error ([`DesignError::NotConverged`]), never a silent answer.
+//!
+//! Degenerate inputs: duplicate arms and non-unique optima are fine (any optimal π is
+//! returned); E-type with λ_min = 0 at every π (the arms and min masses miss a direction)
+//! returns objective 0 with the null direction as certificate; A and D with X(π) singular at
+//! every π return [`DesignError::Singular`] naming the unidentified direction (their
+//! objectives would be +∞ / −∞ everywhere, so there is nothing to optimize).
 //!
 //! It must not do I/O, print, or know about datasets or registries: matrices in, mixture out.
 
@@ -251,7 +259,7 @@ pub(crate) fn solve_with_dual(
         });
     }
     let dims = validate(problem)?;
-    let poly = match polytope::Polytope::new(
+    let poly = match polytope::Polytope::decide(
         &problem.costs,
         problem.min_mass.as_deref(),
         problem.budget,
@@ -286,7 +294,6 @@ pub(crate) fn solve_with_dual(
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dims {
     pub arms: usize,
-    pub dim: usize,
 }
 
 /// Check shapes, finiteness, symmetry and the group count; PSD-ness is checked when factoring.
@@ -328,29 +335,30 @@ fn validate(problem: &DesignProblem) -> Result<Dims, DesignError> {
                     dim,
                 });
             }
-            let mut max_abs = 0.0f64;
+            let values = m.as_slice();
+            if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+                return Err(DesignError::NonFiniteMatrix {
+                    group: g,
+                    arm: a,
+                    row: k % dim,
+                    col: k / dim,
+                });
+            }
+            // Finite from here on, so plain comparisons (no NaN-aware max chains).
+            let max_abs = values
+                .iter()
+                .fold(0.0f64, |acc, v| if v.abs() > acc { v.abs() } else { acc });
+            let mut asym = 0.0f64;
             for j in 0..dim {
-                for i in 0..dim {
-                    let v = m[(i, j)];
-                    if !v.is_finite() {
-                        return Err(DesignError::NonFiniteMatrix {
-                            group: g,
-                            arm: a,
-                            row: i,
-                            col: j,
-                        });
+                for i in j + 1..dim {
+                    let diff = (values[j * dim + i] - values[i * dim + j]).abs();
+                    if diff > asym {
+                        asym = diff;
                     }
-                    max_abs = max_abs.max(v.abs());
                 }
             }
             // Relative 1e-10: summed information built in floating point is symmetric to
             // rounding; anything larger is a caller bug (e.g. a transposed half).
-            let mut asym = 0.0f64;
-            for j in 0..dim {
-                for i in 0..j {
-                    asym = asym.max((m[(i, j)] - m[(j, i)]).abs());
-                }
-            }
             if asym > 1e-10 * max_abs {
                 return Err(DesignError::NotSymmetric {
                     group: g,
@@ -394,10 +402,10 @@ fn validate(problem: &DesignProblem) -> Result<Dims, DesignError> {
             }
         }
     }
-    if let Some(b) = problem.budget {
-        if !b.is_finite() {
-            return Err(DesignError::BadBudget(b));
-        }
+    if let Some(b) = problem.budget
+        && !b.is_finite()
+    {
+        return Err(DesignError::BadBudget(b));
     }
-    Ok(Dims { arms, dim })
+    Ok(Dims { arms })
 }

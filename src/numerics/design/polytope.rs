@@ -41,7 +41,7 @@ pub(crate) struct Polytope {
 
 impl Polytope {
     /// Decide the status exactly and build the polytope of a feasible problem.
-    pub fn new(
+    pub fn decide(
         costs: &[f64],
         min_mass: Option<&[f64]>,
         budget: Option<f64>,
@@ -130,16 +130,6 @@ impl Polytope {
         let items: Vec<(f64, f64)> = (0..self.arms())
             .filter(|&a| self.allowed[a])
             .map(|a| (self.costs[a], v[a]))
-            .collect();
-        lp_max(&items, self.cap)
-    }
-
-    /// [`Polytope::lp_max`] restricted to the arms of `set`, with `v` indexed like `set`.
-    pub fn lp_max_on(&self, set: &[usize], v: &[f64]) -> f64 {
-        let items: Vec<(f64, f64)> = set
-            .iter()
-            .zip(v)
-            .map(|(&a, &x)| (self.costs[a], x))
             .collect();
         lp_max(&items, self.cap)
     }
@@ -285,7 +275,7 @@ mod tests {
     use super::*;
 
     fn feasible(costs: &[f64], gamma: Option<&[f64]>, budget: Option<f64>) -> Polytope {
-        match Polytope::new(costs, gamma, budget, costs.len()) {
+        match Polytope::decide(costs, gamma, budget, costs.len()) {
             Ok(Feasibility::Feasible(p)) => p,
             _ => panic!("expected feasible"),
         }
@@ -297,15 +287,15 @@ mod tests {
         let gamma = [0.2, 0.2, 0.2];
         // cheapest = 0.2 + 0.4 + 0.6 + 0.4 * 1 = 1.6
         assert!(matches!(
-            Polytope::new(&costs, Some(&gamma), Some(1.59), 3),
+            Polytope::decide(&costs, Some(&gamma), Some(1.59), 3),
             Ok(Feasibility::Infeasible { cheapest_cost: Some(c), .. }) if (c - 1.6).abs() < 1e-12
         ));
         assert!(matches!(
-            Polytope::new(&costs, Some(&gamma), Some(1.6), 3),
+            Polytope::decide(&costs, Some(&gamma), Some(1.6), 3),
             Ok(Feasibility::Feasible(_))
         ));
         assert!(matches!(
-            Polytope::new(&costs, Some(&[0.5, 0.6, 0.0]), None, 3),
+            Polytope::decide(&costs, Some(&[0.5, 0.6, 0.0]), None, 3),
             Ok(Feasibility::Infeasible {
                 cheapest_cost: None,
                 ..

@@ -58,9 +58,7 @@ pub(crate) fn solve(
     let total = &prep.base[0] + prep.factors[0].combine(&ones);
     let e = sorted_eigen(&total);
     let top = e.values.last().copied().unwrap_or(0.0).max(0.0);
-    if e.values[0] <= SINGULAR_TOL * top.max(f64::MIN_POSITIVE)
-        || poly.is_point() && e.values[0] <= 0.0
-    {
+    if e.values[0] <= SINGULAR_TOL * top.max(f64::MIN_POSITIVE) {
         let rank = e.values.iter().filter(|&&l| l > SINGULAR_TOL * top).count();
         let mut v: Vec<f64> = e.vectors.column(0).iter().copied().collect();
         super::linalg::fix_sign(&mut v);
@@ -412,23 +410,6 @@ impl<'a> Ipm<'a> {
         loop {
             let mu = self.complementarity(&self.x) / self.degree();
             let target = self.target();
-            if std::env::var("IPM_DEBUG").is_ok() {
-                let x = &self.x;
-                let rd = (0..self.n)
-                    .map(|a| (self.point.g[a] - x.z[a] + self.costs[a] * x.z_b + x.y).abs())
-                    .fold(0.0, f64::max);
-                eprintln!(
-                    "it {iterations:3} f {:.12} mu {mu:.3e} n {} rd {rd:.2e} fw {:.2e} target {:.2e} sb {:.2e} zb {:.2e} rp {:.2e} cap-c.s {:.2e}",
-                    self.point.f,
-                    self.n,
-                    self.fw_gap(),
-                    self.target(),
-                    x.s_b,
-                    x.z_b,
-                    x.sigma.sum() - 1.0,
-                    self.cap.unwrap_or(0.0) - self.costs.dot(&x.sigma)
-                );
-            }
             if mu * self.degree() <= 10.0 * target {
                 let gap = self.fw_gap();
                 if gap <= target {
@@ -538,17 +519,12 @@ impl<'a> Ipm<'a> {
                 z_b: x.z_b + alpha * dir.z_b,
                 y: x.y + alpha * dir.y,
             };
-            if let Some(point) = self.evaluate(&trial.sigma) {
-                if self.residual_norm(&trial, &point.g, mu_t) <= (1.0 - ARMIJO * alpha) * r0 {
-                    self.x = trial;
-                    self.point = point;
-                    if std::env::var("IPM_DEBUG").is_ok() {
-                        eprintln!(
-                            "   alpha_aff {alpha_aff:.3} sigma {sigma_c:.2e} alpha {alpha:.3}"
-                        );
-                    }
-                    return Some(alpha);
-                }
+            if let Some(point) = self.evaluate(&trial.sigma)
+                && self.residual_norm(&trial, &point.g, mu_t) <= (1.0 - ARMIJO * alpha) * r0
+            {
+                self.x = trial;
+                self.point = point;
+                return Some(alpha);
             }
             alpha *= 0.5;
         }

@@ -1,0 +1,186 @@
+//! `overlap plan`: where a label budget should go across a policy's risk buckets.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+
+use super::gate::{load_policy, policy_params};
+use super::output::{Format, num, opt_num, print_json, table};
+use super::{Context, Outcome};
+use crate::analysis::service;
+use crate::design::plan::{PlanReport, plan};
+use crate::model::DatasetRef;
+use crate::policy::DatasetContext;
+use crate::storage::NewPlan;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// NAME or NAME@V.
+    pub dataset: String,
+    /// The policy whose worst_se / total_information rules set the targets and whose
+    /// `buckets:` set the harm weights.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Total to spend; without it, the minimum cost of meeting every reachable target.
+    #[arg(long)]
+    pub budget: Option<f64>,
+    /// Cost of labeling one comparison (added to every arm's edit costs).
+    #[arg(long, default_value_t = 1.0)]
+    pub label_cost: f64,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Plans and records; used by the command and the demo.
+pub fn make_plan(
+    ctx: &Context,
+    store: &mut crate::storage::Store,
+    info: &crate::storage::VersionInfo,
+    policy_path: &std::path::Path,
+    budget: Option<f64>,
+    label_cost: f64,
+) -> Result<PlanReport> {
+    if let Some(b) = budget {
+        if !(b.is_finite() && b >= 0.0) {
+            bail!("--budget must be a number ≥ 0");
+        }
+    }
+    if !(label_cost.is_finite() && label_cost >= 0.0) {
+        bail!("--label-cost must be a number ≥ 0");
+    }
+    let pre = load_policy(policy_path, None)?;
+    let params = policy_params(&pre);
+    let analyzed = service::compute(store, info, &params)?;
+    let policy = load_policy(
+        policy_path,
+        Some(&DatasetContext::from_analysis(&analyzed.analysis)),
+    )?;
+    let registry = service::registry_view(store)?;
+    let report = plan(
+        &analyzed,
+        &policy,
+        &policy.name.value,
+        &registry,
+        budget,
+        label_cost,
+    )?;
+    store.record_plan(
+        info,
+        &NewPlan {
+            policy_name: &policy.name.value,
+            policy_digest: &policy.digest,
+            budget,
+            label_cost,
+            plan: &serde_json::to_value(&report)?,
+            now: &ctx.now(),
+            actor: &ctx.actor,
+        },
+    )?;
+    Ok(report)
+}
+
+pub fn print_plan(p: &PlanReport) {
+    match p.budget {
+        Some(b) => println!(
+            "{}@{} plan under policy {}: budget {} (label cost {})",
+            p.dataset,
+            p.version,
+            p.policy,
+            num(b),
+            num(p.label_cost)
+        ),
+        None => println!(
+            "{}@{} plan under policy {}: minimum cost to meet every target (label cost {})",
+            p.dataset,
+            p.version,
+            p.policy,
+            num(p.label_cost)
+        ),
+    }
+    for b in &p.buckets {
+        println!(
+            "\n[{}] harm {} · target worst_se ≤ {} (rule {}) · {} new labels for {}",
+            b.bucket,
+            num(b.harm),
+            num(b.target_worst_se),
+            b.target_rule,
+            b.n_new,
+            num(b.cost)
+        );
+        println!(
+            "  worst_se {} → {} · total information {} → {} (target {}) · {}",
+            opt_num(b.worst_se_before),
+            opt_num(b.worst_se_after),
+            num(b.total_information_before),
+            num(b.total_information_after),
+            num(b.target),
+            if b.target_met {
+                "target met"
+            } else {
+                "target NOT met"
+            }
+        );
+        let rows: Vec<Vec<String>> = b
+            .arms
+            .iter()
+            .filter(|a| a.count > 0 || a.continuous_count > 1e-6)
+            .map(|a| {
+                vec![
+                    a.arm.clone(),
+                    a.words.clone(),
+                    a.count.to_string(),
+                    num(a.continuous_count),
+                    num(a.cost_per_label),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            for line in table(
+                &["arm", "in words", "labels", "continuous", "cost/label"],
+                &rows,
+            )
+            .lines()
+            {
+                println!("  {line}");
+            }
+        }
+    }
+    println!(
+        "\ntotal cost {} (continuous optimum {}) · harm-weighted coverage {} of {} (continuous {}) · {} design solves",
+        num(p.cost),
+        num(p.continuous_cost),
+        num(p.objective),
+        num(p.max_objective),
+        num(p.continuous_objective),
+        p.solves
+    );
+    for u in &p.unreachable {
+        println!("unreachable: {} — {}", u.bucket, u.reason);
+    }
+    for s in &p.skipped {
+        println!("not planned: {} — {}", s.bucket, s.reason);
+    }
+}
+
+pub fn run(ctx: &Context, args: PlanArgs) -> Result<Outcome> {
+    let r: DatasetRef = args
+        .dataset
+        .parse()
+        .with_context(|| format!("'{}' is not NAME or NAME@N", args.dataset))?;
+    let mut store = ctx.open()?;
+    let info = store.resolve(&r)?;
+    let report = make_plan(
+        ctx,
+        &mut store,
+        &info,
+        &args.policy,
+        args.budget,
+        args.label_cost,
+    )?;
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Human => print_plan(&report),
+    }
+    Ok(Outcome::Success)
+}
