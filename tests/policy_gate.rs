@@ -560,7 +560,7 @@ fn shipped_policies_validate_and_evaluate() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     let ctx = common::demo_context();
     for path in names {
         let text = std::fs::read_to_string(&path).expect("readable policy");
