@@ -121,7 +121,7 @@ pub fn infer_format(path: &str) -> Option<InputFormat> {
 }
 
 /// For each input position its index in the schema, or `None` when the layout is invalid.
-type Layout = Option<Vec<usize>>;
+type Layout = Option<Arc<[usize]>>;
 
 /// Validates records against the schema and the registry, and accumulates what the version needs.
 pub(crate) struct Validator<'a> {
@@ -196,22 +196,14 @@ impl<'a> Validator<'a> {
         line: u64,
         field: &str,
         names: &Arc<[String]>,
-        values: &[f64],
+        values: Vec<f64>,
     ) -> Option<Vec<f64>> {
-        let cached = match &self.layout {
-            Some((known, perm)) if Arc::ptr_eq(known, names) || **known == **names => {
-                Some(perm.clone())
-            }
-            _ => None,
-        };
-        let perm = match cached {
-            Some(perm) => perm,
-            None => {
-                let perm = self.layout_permutation(line, field, names);
-                self.layout = Some((names.clone(), perm.clone()));
-                perm
-            }
-        };
+        let known = matches!(&self.layout, Some((k, _)) if Arc::ptr_eq(k, names) || **k == **names);
+        if !known {
+            let perm = self.layout_permutation(line, field, names).map(Arc::from);
+            self.layout = Some((names.clone(), perm));
+        }
+        let perm = self.layout.as_ref().and_then(|(_, p)| p.clone());
         let Some(perm) = perm else {
             // The layout's problems were reported when it was first seen; report per row too so
             // that the count of affected lines is right.
@@ -224,10 +216,12 @@ impl<'a> Validator<'a> {
             }
             return None;
         };
-        let mut out = vec![0.0; perm.len()];
+        if values.len() != perm.len() {
+            self.problem(line, Some(field), format!("expected {} values", perm.len()));
+            return None;
+        }
         let mut ok = true;
-        for (i, &target) in perm.iter().enumerate() {
-            let v = values.get(i).copied().unwrap_or(f64::NAN);
+        for (i, v) in values.iter().enumerate() {
             if !v.is_finite() {
                 let name = names.get(i).map_or("?", String::as_str);
                 self.problem(
@@ -237,9 +231,20 @@ impl<'a> Validator<'a> {
                 );
                 ok = false;
             }
-            out[target] = v;
         }
-        ok.then_some(out)
+        if !ok {
+            return None;
+        }
+        // The common case: the input lists features in schema order, so the values are kept as
+        // they are (no copy); otherwise they are scattered into schema order.
+        if perm.iter().enumerate().all(|(i, &t)| i == t) {
+            return Some(values);
+        }
+        let mut out = vec![0.0; perm.len()];
+        for (v, &target) in values.iter().zip(perm.iter()) {
+            out[target] = *v;
+        }
+        Some(out)
     }
 
     /// For each input position, its index in the schema; `None` (with problems reported) when the
@@ -387,8 +392,8 @@ impl<'a> Validator<'a> {
                 if self.features.is_none() {
                     self.declare_features(&names);
                 }
-                let a = self.order_values(line, "a.features", &names, &a);
-                let b = self.order_values(line, "b.features", &names, &b);
+                let a = self.order_values(line, "a.features", &names, a);
+                let b = self.order_values(line, "b.features", &names, b);
                 match (a, b) {
                     (Some(a), Some(b)) => Some(FeatureValues::Sides { a, b }),
                     _ => None,
@@ -398,7 +403,7 @@ impl<'a> Validator<'a> {
                 if self.features.is_none() {
                     self.declare_features(&names);
                 }
-                self.order_values(line, "delta", &names, &values)
+                self.order_values(line, "delta", &names, values)
                     .map(FeatureValues::Delta)
             }
             RawFeatures::Missing => {

@@ -100,6 +100,13 @@ fn f64_blob(values: &[f64]) -> Vec<u8> {
     out
 }
 
+fn write_f64s(out: &mut Vec<u8>, values: &[f64]) {
+    out.clear();
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
 fn blob_f64(bytes: &[u8]) -> Result<Vec<f64>> {
     if bytes.len() % 8 != 0 {
         return Err(StorageError::Corrupt(
@@ -158,6 +165,9 @@ pub struct RowSink<'t> {
     arm_dict: Dictionary,
     group_dict: Dictionary,
     scratch: Vec<f64>,
+    blob_a: Vec<u8>,
+    blob_b: Vec<u8>,
+    last_arm: Option<(Option<String>, Option<String>, u32)>,
     rows: u64,
 }
 
@@ -185,6 +195,9 @@ impl<'t> RowSink<'t> {
             arm_dict: Dictionary::default(),
             group_dict: Dictionary::default(),
             scratch: Vec::new(),
+            blob_a: Vec::new(),
+            blob_b: Vec::new(),
+            last_arm: None,
             rows: 0,
         })
     }
@@ -203,9 +216,17 @@ impl<'t> RowSink<'t> {
             }
             Some(_) => {}
         }
+        // Blobs are encoded into buffers reused across rows (no allocation per row).
         let (a, b, delta) = match &c.values {
-            FeatureValues::Sides { a, b } => (Some(f64_blob(a)), Some(f64_blob(b)), None),
-            FeatureValues::Delta(d) => (None, None, Some(f64_blob(d))),
+            FeatureValues::Sides { a, b } => {
+                write_f64s(&mut self.blob_a, a);
+                write_f64s(&mut self.blob_b, b);
+                (Some(&self.blob_a[..]), Some(&self.blob_b[..]), None)
+            }
+            FeatureValues::Delta(d) => {
+                write_f64s(&mut self.blob_a, d);
+                (None, None, Some(&self.blob_a[..]))
+            }
         };
         self.insert_row.execute(params![
             self.version_id,
@@ -227,8 +248,16 @@ impl<'t> RowSink<'t> {
         self.delta.extend_from_slice(&self.scratch);
         self.labels.push(c.label);
         self.buckets.push(self.bucket_dict.intern(&c.bucket));
-        let arm = c.arm();
-        self.arms.push(self.arm_dict.intern(arm.as_str()));
+        // Consecutive rows usually share their arm: reuse the last one's index.
+        let arm = match &self.last_arm {
+            Some((a, b, idx)) if *a == c.a_intervention && *b == c.b_intervention => *idx,
+            _ => {
+                let idx = self.arm_dict.intern(c.arm().as_str());
+                self.last_arm = Some((c.a_intervention.clone(), c.b_intervention.clone(), idx));
+                idx
+            }
+        };
+        self.arms.push(arm);
         self.groups.push(match &c.group {
             Some(g) => self.group_dict.intern(g),
             None => NO_GROUP,
