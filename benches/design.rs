@@ -1,6 +1,9 @@
 //! Times every problem of every `design_*.json` conformance file and prints it next to the
 //! reference wall time of cvxpy + Clarabel (`timing.clarabel.wall_s`, single-threaded) with
-//! the speed-up, then a summary. Run: `cargo bench --bench design` (release, one thread).
+//! the speed-up, then a summary. Run: `cargo bench --bench design` (release, one thread);
+//! `cargo bench --bench design -- d08_A200` times only the problems whose `file:problem` name
+//! contains `d08_A200` (for profiling one size), and `DESIGN_BENCH_REPS=20` fixes the number of
+//! repetitions (for instruction counts with `perf stat`).
 
 #[path = "../tests/support/design_files.rs"]
 mod design_files;
@@ -19,6 +22,16 @@ fn main() {
         "no design_*.json conformance files found"
     );
     let opts = SolverOptions::default();
+    // DESIGN_BENCH_REPS fixes the number of timed solves per problem, so that counts from a
+    // profiler (`perf stat -e instructions`) compare across builds on a loaded machine.
+    let fixed_reps: Option<usize> = std::env::var("DESIGN_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    // Cargo passes `--bench`; any other argument is a name filter.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let mut ratios: Vec<(f64, String)> = Vec::new();
     let mut largest = (0.0f64, String::new());
     let mut failures = 0;
@@ -29,12 +42,16 @@ fn main() {
     for path in &files {
         let file = design_files::load(path);
         for p in &file.problems {
+            let name = format!("{}:{}", file.id, p.id);
+            if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+                continue;
+            }
             let problem = design_files::problem(&file, p);
             // One warm-up solve, then the median of enough repetitions for about 50 ms.
             let first = Instant::now();
             let outcome = solve_design(&problem, &opts);
             let once = first.elapsed().as_secs_f64();
-            let reps = ((0.05 / once.max(1e-7)) as usize).clamp(3, 2000);
+            let reps = fixed_reps.unwrap_or(((0.05 / once.max(1e-7)) as usize).clamp(3, 2000));
             let mut times = Vec::with_capacity(reps);
             for _ in 0..reps {
                 let t = Instant::now();
@@ -57,7 +74,6 @@ fn main() {
                 .as_ref()
                 .and_then(|t| t.clarabel.as_ref())
                 .and_then(|c| c.wall_s);
-            let name = format!("{}:{}", file.id, p.id);
             let ratio = reference.map(|r| r / median);
             if let Some(r) = ratio {
                 ratios.push((r, name.clone()));

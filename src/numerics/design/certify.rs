@@ -8,7 +8,7 @@
 
 use nalgebra::DMatrix;
 
-use super::linalg::{SortedEigen, fix_sign, sorted_eigen};
+use super::linalg::{SortedEigen, fix_sign, mul_tr, sorted_eigen};
 use super::lowrank::Prepared;
 use super::polytope::Polytope;
 use super::{Criterion, DesignError, DesignProblem, DesignSolution};
@@ -176,7 +176,7 @@ pub(crate) fn smooth_gap(
     for (k, &l) in e.values.iter().enumerate() {
         scaled.column_mut(k).scale_mut(1.0 / l.powi(power));
     }
-    let y = &scaled * e.vectors.transpose();
+    let y = mul_tr(&scaled, &e.vectors);
     let g = prep.unscaled[0].inner(&y);
     let at_pi: f64 = g.iter().zip(&ev.pi).map(|(a, b)| a * b).sum();
     (poly.max_linear(&g) - at_pi).max(0.0)

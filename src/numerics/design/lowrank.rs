@@ -8,9 +8,10 @@
 //! per arm), so factors make these kernels Gram products instead of d×d matrix products.
 //! It must not decide anything about convergence or optimality.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 use super::DesignError;
+use super::linalg::mul_tr;
 use super::polytope::Polytope;
 
 /// Pivoted Cholesky stops when the largest remaining pivot is below this fraction of the
@@ -175,6 +176,10 @@ impl GroupFactor {
         // row-wise products followed by a transpose).
         let us = u.as_slice();
         let ps = phi.as_mut_slice();
+        if d <= FULL_OUTER_MAX_DIM {
+            self.svec_columns_small(us, d, &factor, ps);
+            return phi;
+        }
         for a in 0..n {
             let out = &mut ps[a * p..(a + 1) * p];
             for c in self.offsets[a]..self.offsets[a + 1] {
@@ -194,6 +199,39 @@ impl GroupFactor {
             }
         }
         phi
+    }
+}
+
+/// Up to this dimension `svec_columns` accumulates full d×d outer products (twice the flops
+/// of the triangle, but in loops of length d that vectorize, where the triangle's loops of
+/// length d − j are mostly remainder handling), then packs the triangle.
+const FULL_OUTER_MAX_DIM: usize = 16;
+
+impl GroupFactor {
+    /// `svec_columns` for small d: per arm, Σ_c u_c u_cᵀ in a d×d buffer, then the weighted
+    /// lower triangle into the arm's column of Φ (`ps`, p entries per arm).
+    fn svec_columns_small(&self, us: &[f64], d: usize, factor: &[f64], ps: &mut [f64]) {
+        let p = factor.len();
+        let mut buf = vec![0.0; d * d];
+        for (a, out) in ps.chunks_exact_mut(p).enumerate() {
+            buf.fill(0.0);
+            for col in us[self.offsets[a] * d..self.offsets[a + 1] * d].chunks_exact(d) {
+                for (j, &uj) in col.iter().enumerate() {
+                    for (b, &ui) in buf[j * d..(j + 1) * d].iter_mut().zip(col) {
+                        *b += ui * uj;
+                    }
+                }
+            }
+            let mut k = 0;
+            for j in 0..d {
+                let len = d - j;
+                let src = &buf[j * d + j..(j + 1) * d];
+                for ((o, &b), &f) in out[k..k + len].iter_mut().zip(src).zip(&factor[k..k + len]) {
+                    *o = b * f;
+                }
+                k += len;
+            }
+        }
     }
 }
 
@@ -218,8 +256,7 @@ pub(crate) fn combine_cols(u: &DMatrix<f64>, offsets: &[usize], w: &[f64]) -> DM
             uw.column_mut(c).scale_mut(wa);
         }
     }
-    let ut = u.transpose();
-    &uw * &ut
+    mul_tr(&uw, u)
 }
 
 /// UᵀU through the blocked matrix product (nalgebra's `gemm_tr` is a loop of dot products).
@@ -253,25 +290,25 @@ impl Prepared {
         let mut unscaled = Vec::with_capacity(matrices.len());
         let mut trace_sum = 0.0;
         let mut count = 0usize;
+        let mut work = Vec::with_capacity(dim * dim);
         for (g, group) in matrices.iter().enumerate() {
-            let mut cols: Vec<DVector<f64>> = Vec::new();
-            let mut offsets = vec![0];
+            let mut cols: Vec<f64> = Vec::with_capacity(dim * group.len());
+            let mut offsets = Vec::with_capacity(group.len() + 1);
+            offsets.push(0);
+            let mut total = 0;
             for (a, m) in group.iter().enumerate() {
                 trace_sum += m.trace();
                 count += 1;
-                let l = pivoted_cholesky(m).map_err(|eigenvalue| DesignError::NotPsd {
-                    group: g,
-                    arm: a,
-                    eigenvalue,
+                total += pivoted_cholesky_into(m, &mut work, &mut cols).map_err(|eigenvalue| {
+                    DesignError::NotPsd {
+                        group: g,
+                        arm: a,
+                        eigenvalue,
+                    }
                 })?;
-                cols.extend(l);
-                offsets.push(cols.len());
+                offsets.push(total);
             }
-            let l = if cols.is_empty() {
-                DMatrix::zeros(dim, 0)
-            } else {
-                DMatrix::from_columns(&cols)
-            };
+            let l = DMatrix::from_vec(dim, total, cols);
             unscaled.push(GroupFactor { l, offsets });
         }
         let mean_eig = trace_sum / (count as f64 * dim as f64);
@@ -309,51 +346,84 @@ impl Prepared {
     }
 }
 
-/// Columns l_k with M = Σ l_k l_kᵀ (to rounding), by Cholesky with diagonal pivoting.
-/// Returns the most negative eigenvalue as the error when M is not PSD.
-fn pivoted_cholesky(m: &DMatrix<f64>) -> Result<Vec<DVector<f64>>, f64> {
+/// Columns l_k with M = Σ l_k l_kᵀ (to rounding), by Cholesky with diagonal pivoting, appended
+/// column-major to `out` (d entries per column); returns how many were appended. `work` is a
+/// d×d scratch buffer reused across arms (this runs once per arm and group, so with hundreds
+/// of arms a per-call allocation would show). Returns the most negative eigenvalue as the
+/// error when M is not PSD.
+fn pivoted_cholesky_into(
+    m: &DMatrix<f64>,
+    work: &mut Vec<f64>,
+    out: &mut Vec<f64>,
+) -> Result<usize, f64> {
     let d = m.nrows();
-    let mut r = m.clone();
+    work.clear();
+    work.extend_from_slice(m.as_slice());
+    let r = work.as_mut_slice();
     // Symmetrize: validation allowed asymmetry at rounding level.
     for j in 0..d {
         for i in 0..j {
-            let v = 0.5 * (r[(i, j)] + r[(j, i)]);
-            r[(i, j)] = v;
-            r[(j, i)] = v;
+            let v = 0.5 * (r[i + j * d] + r[j + i * d]);
+            r[i + j * d] = v;
+            r[j + i * d] = v;
         }
     }
-    let scale = (0..d).fold(0.0f64, |s, i| s.max(r[(i, i)].abs()));
-    let mut cols = Vec::new();
+    let scale = (0..d).fold(0.0f64, |s, i| s.max(r[i + i * d].abs()));
     if scale == 0.0 {
         let off = r.iter().fold(0.0f64, |s, v| s.max(v.abs()));
         return if off == 0.0 {
-            Ok(cols)
+            Ok(0)
         } else {
             Err(min_eigenvalue(m))
         };
     }
-    loop {
+    let start = out.len();
+    let mut rank = 0;
+    while rank < d {
         let mut p = 0;
         for i in 1..d {
-            if r[(i, i)] > r[(p, p)] {
+            if r[i + i * d] > r[p + p * d] {
                 p = i;
             }
         }
-        let pivot = r[(p, p)];
-        if pivot <= RANK_TOL * scale || cols.len() == d {
+        let pivot = r[p + p * d];
+        if pivot <= RANK_TOL * scale {
             break;
         }
-        let col: DVector<f64> = r.column(p) / pivot.sqrt();
-        r.ger(-1.0, &col, &col, 1.0);
-        cols.push(col);
+        let inv = 1.0 / pivot.sqrt();
+        let k = out.len();
+        out.extend(r[p * d..(p + 1) * d].iter().map(|v| v * inv));
+        // R ← R − l lᵀ.
+        let col = &out[k..k + d];
+        for j in 0..d {
+            let lj = col[j];
+            if lj != 0.0 {
+                for (x, &li) in r[j * d..(j + 1) * d].iter_mut().zip(col) {
+                    *x -= li * lj;
+                }
+            }
+        }
+        rank += 1;
     }
     // What is left must be rounding noise of a PSD matrix.
     let worst = r.iter().fold(0.0f64, |s, v| s.max(v.abs()));
-    let min_diag = (0..d).fold(0.0f64, |s, i| s.min(r[(i, i)]));
+    let min_diag = (0..d).fold(0.0f64, |s, i| s.min(r[i + i * d]));
     if worst > PSD_TOL * scale || min_diag < -PSD_TOL * scale {
+        out.truncate(start);
         return Err(min_eigenvalue(m));
     }
-    Ok(cols)
+    Ok(rank)
+}
+
+/// [`pivoted_cholesky_into`] returning the columns as vectors (tests).
+#[cfg(test)]
+fn pivoted_cholesky(m: &DMatrix<f64>) -> Result<Vec<nalgebra::DVector<f64>>, f64> {
+    let d = m.nrows();
+    let mut out = Vec::new();
+    let rank = pivoted_cholesky_into(m, &mut Vec::new(), &mut out)?;
+    Ok((0..rank)
+        .map(|k| nalgebra::DVector::from_column_slice(&out[k * d..(k + 1) * d]))
+        .collect())
 }
 
 fn min_eigenvalue(m: &DMatrix<f64>) -> f64 {

@@ -13,14 +13,16 @@
 //! objective. The Hessian of f is the same Schur structure the E-method uses
 //! (H_ab = tr(X⁻¹Ã_aX⁻¹Ã_b) for D, 2 tr(X⁻¹Ã_aX⁻¹Ã_bX⁻¹) for A), built from the low-rank
 //! factors in the eigenbasis of X. Arms whose bound σ_a ≥ 0 is clearly active leave the
-//! working set as the method runs, and are priced again at the end. Entry point: [`solve`].
+//! working set as the method runs, and are priced again at the end; improving ones (every
+//! dropped one when none prices as improving but the gap is still missed) are put back for
+//! another run, which drops no arms. Entry point: [`solve`].
 //! It must not report its own gap: [`super::certify`] recomputes the objective and the
 //! Frank–Wolfe gap from π.
 
 use nalgebra::{DMatrix, DVector};
 
 use super::certify;
-use super::linalg::{SpdFactor, smat, sorted_eigen, svec};
+use super::linalg::{SpdFactor, mul_tr, smat, sorted_eigen, svec, tr_mul};
 use super::lowrank::{GroupFactor, Prepared};
 use super::polytope::{Polytope, lp_max_costs, repair};
 use super::{Criterion, DesignError, DesignProblem, DesignSolution, SolverOptions};
@@ -75,11 +77,13 @@ pub(crate) fn solve(
         return Ok(certify::finish(problem, ev, gap, 0));
     }
 
-    let mut set = allowed;
+    let mut set = allowed.clone();
     let mut iterations = 0;
+    let mut shrinking = true;
     loop {
         let budget = opts.max_iterations.saturating_sub(iterations);
         let mut run = Ipm::new(prep, poly, &set, criterion, opts.tol)?;
+        run.shrinking = shrinking;
         let out = run.run(budget);
         iterations += out.iterations;
         let mut full = vec![0.0; poly.arms()];
@@ -92,7 +96,21 @@ pub(crate) fn solve(
         if gap <= target {
             return Ok(certify::finish(problem, ev, gap, iterations));
         }
-        let added = price(prep, poly, &out);
+        let mut added = price(prep, poly, &out);
+        if added.is_empty() && shrinking && out.set.len() < allowed.len() {
+            // The gap misses its target on all arms but no dropped arm prices as improving at
+            // the run's multipliers (with a cost cap the exact LP can gain by mixing two arms
+            // that the multipliers price just short of improving): put every arm back.
+            added = allowed
+                .iter()
+                .copied()
+                .filter(|a| !out.set.contains(a))
+                .collect();
+        }
+        // Later rounds keep every arm they start with: the shrinking rule misjudged this
+        // problem (e.g. a cost cap barely above the cheapest cost keeps every other σ_a tiny
+        // without its bound being active), and repeating it could cycle.
+        shrinking = false;
         if added.is_empty() || iterations >= opts.max_iterations {
             return Err(DesignError::NotConverged {
                 iterations,
@@ -137,7 +155,7 @@ fn inverse_power(eig: &(DMatrix<f64>, Vec<f64>), k: i32) -> DMatrix<f64> {
     for (j, &xj) in x.iter().enumerate() {
         scaled.column_mut(j).scale_mut(xj.powi(-k));
     }
-    scaled * e.transpose()
+    mul_tr(&scaled, e)
 }
 
 struct RunOutcome {
@@ -184,6 +202,8 @@ struct Ipm<'a> {
     kappa: f64,
     x: Iterate,
     point: Point,
+    /// Whether arms at their bound may leave the working set during the run.
+    shrinking: bool,
 }
 
 impl<'a> Ipm<'a> {
@@ -230,6 +250,7 @@ impl<'a> Ipm<'a> {
                 g: DVector::zeros(n),
                 eig: (DMatrix::zeros(0, 0), Vec::new()),
             },
+            shrinking: true,
         };
         ipm.point = ipm.evaluate(&sigma).ok_or(DesignError::Numerical(
             "initial point of the a/d-design method",
@@ -280,7 +301,7 @@ impl<'a> Ipm<'a> {
     /// ∇²f at the current point, from U = Eᵀ L in the eigenbasis of X.
     fn hessian(&self) -> DMatrix<f64> {
         let (e, x) = &self.point.eig;
-        let mut u = e.transpose() * &self.fac.l;
+        let mut u = tr_mul(e, &self.fac.l);
         let mut h = DMatrix::zeros(self.n, self.n);
         match self.criterion {
             Criterion::A => self.fac.add_schur_a(&u, x, &mut h),
@@ -307,7 +328,7 @@ impl<'a> Ipm<'a> {
         let early = mu * self.degree() > WOODBURY_GAP * self.point.f.abs().max(1.0);
         if early && n * p * p + p * p * p / 3.0 < n * n * p.min(d * n) + n * n * n / 3.0 {
             let (e, x) = &self.point.eig;
-            let mut u = e.transpose() * &self.fac.l;
+            let mut u = tr_mul(e, &self.fac.l);
             let phi = match self.criterion {
                 Criterion::A => self.fac.svec_columns(&u, Some(x)),
                 _ => {
@@ -552,7 +573,10 @@ impl<'a> Ipm<'a> {
     /// Drop arms whose lower bound is clearly active (see [`SHRINK`]).
     fn shrink(&mut self, mu_before: f64) {
         let mu = self.complementarity(&self.x) / self.degree();
-        if mu * self.degree() > SHRINK_GAP * self.point.f.abs().max(1.0) || mu > mu_before {
+        if !self.shrinking
+            || mu * self.degree() > SHRINK_GAP * self.point.f.abs().max(1.0)
+            || mu > mu_before
+        {
             return;
         }
         let root = mu.sqrt();
