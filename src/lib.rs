@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod cli;
+pub mod collection;
 pub mod demo;
 pub mod design;
 pub mod ingest;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod numerics;
 pub mod policy;
 pub mod report;
+pub mod simulate;
 pub mod storage;
 pub mod textmap;
 

@@ -57,7 +57,10 @@ pub struct DesignArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DesignSubcommand {}
+pub enum DesignSubcommand {
+    /// The next labeling batch for a bucket as a recorded work order (plugin, lcb or thompson).
+    Next(super::design_next::NextArgs),
+}
 
 #[derive(Serialize)]
 struct InstanceResult {
@@ -332,7 +335,9 @@ fn print_design(d: &BucketDesign) {
 
 pub fn run(ctx: &Context, args: DesignArgs) -> Result<Outcome> {
     if let Some(cmd) = args.command {
-        match cmd {}
+        match cmd {
+            DesignSubcommand::Next(a) => return super::design_next::run_next(ctx, a),
+        }
     }
     if let Some(path) = &args.instance {
         return run_instance(path, args.format);

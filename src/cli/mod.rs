@@ -10,6 +10,7 @@ mod audit;
 mod dataset;
 mod demo;
 mod design;
+mod design_next;
 mod gate;
 mod intervention;
 mod keys;
@@ -17,6 +18,7 @@ pub mod output;
 mod plan;
 mod registry;
 mod report;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +91,8 @@ pub enum Command {
     /// Render nutrition labels and design-adequacy reports (md, html, json), optionally signed.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Run the collection loop on a scenario whose truth is known and compare strategies.
+    Simulate(simulate::SimulateArgs),
     /// Build a complete example from the embedded default and print what to run next.
     Demo(demo::DemoArgs),
 }
@@ -210,6 +214,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Key(cmd) => keys::run_key(cmd),
         Command::Verify(args) => keys::run_verify(args),
         Command::Report(cmd) => report::run(&ctx, cmd),
+        Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
     }
 }

@@ -6,6 +6,7 @@
 //! field. Rows go to the store while no problem has been seen, and any problem rolls the whole import
 //! back, so bad input never half-lands and memory stays flat (the file is never held). No SQL here.
 
+mod candidates;
 mod csv_input;
 pub mod export;
 mod jsonl;
@@ -22,6 +23,7 @@ use rustc_hash::FxHashMap;
 
 use thiserror::Error;
 
+pub use candidates::read_candidates;
 pub use problems::{Problem, Problems};
 pub use record::{RawFeatures, RawRecord};
 

@@ -12,6 +12,7 @@ mod datasets;
 mod registry;
 mod reports;
 mod results;
+mod work_orders;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use datasets::{
 pub use registry::{ChainBreak, RegistryEvent};
 pub use reports::{NewReport, ReportRecord};
 pub use results::{EvaluationRecord, NewEvaluation, NewPlan};
+pub use work_orders::{NewWorkOrder, WorkOrderItem, WorkOrderLine, WorkOrderRecord};
 
 /// Numbered migrations, in order. A landed entry is never edited; add a new one instead.
 /// `tests/schema.rs` checks this list against the `migrations/` folder.
@@ -48,6 +50,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/04-reports/up.sql"),
     ),
     ("05-plans", include_str!("../../migrations/05-plans/up.sql")),
+    (
+        "06-work-orders",
+        include_str!("../../migrations/06-work-orders/up.sql"),
+    ),
 ];
 
 /// The schema version this binary writes and understands.
