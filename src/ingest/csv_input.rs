@@ -4,8 +4,11 @@
 //! `a.<feature>…,b.<feature>…` or `delta.<feature>…`, optionally `prompt,a.text,b.text`. Feature order
 //! is the column order. Empty cells of optional columns mean "absent".
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::collections::VecDeque;
+use std::io::{BufRead, Read};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::record::{RawFeatures, RawLabel, RawRecord};
@@ -162,10 +165,19 @@ pub(crate) fn read<'a>(
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
+    let newlines = Rc::new(RefCell::new(VecDeque::new()));
+    let mut lines = LineNumbers {
+        newlines: newlines.clone(),
+        passed: 0,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(NewlineTracker {
+            inner: input,
+            offset: 0,
+            newlines,
+        });
     let header = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -203,7 +215,7 @@ pub(crate) fn read<'a>(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 let msg = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -218,7 +230,7 @@ pub(crate) fn read<'a>(
                 continue;
             }
         }
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
         let before = v.problems.total;
         let features = if l.delta.is_empty() {
             let a = values(v, line, &rec, &l.a, "a");
@@ -262,4 +274,43 @@ pub(crate) fn read<'a>(
         emit(v, line, raw)?;
     }
     Ok(())
+}
+
+/// Records the byte offset of every `\n` as the CSV reader pulls bytes, so that a record's line
+/// is computed from its byte offset. (The csv crate's own line count is one short after CRLF
+/// line ends, which spreadsheets write.)
+struct NewlineTracker<R> {
+    inner: R,
+    offset: u64,
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for NewlineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut newlines = self.newlines.borrow_mut();
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+            newlines.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Turns byte offsets (non-decreasing) into 1-based line numbers, forgetting newlines it passed.
+struct LineNumbers {
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+    passed: u64,
+}
+
+impl LineNumbers {
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut newlines = self.newlines.borrow_mut();
+        // `<=`: after a CRLF the reader reports a record as starting at the `\n` it skips.
+        while newlines.front().is_some_and(|&at| at <= byte) {
+            newlines.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
 }
