@@ -333,7 +333,6 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     }
 
     println!("\n8. Signed nutrition label for demo@2, verified offline");
-    let key_prefix = args.dir.join("demo-signing");
     let pair = crate::report::signing::generate_key_pair()?;
     let secret_path = args.dir.join("demo-signing.key");
     let public_path = args.dir.join("demo-signing.pub");
@@ -393,7 +392,6 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             Err(e) => anyhow::bail!("the demo's own label did not verify: {e}"),
         }
     }
-    let _ = key_prefix;
     let dbs = db.display();
     println!("\nNext:");
     println!("   overlap --db {dbs} analyze demo@1");

@@ -174,7 +174,6 @@ pub fn policy_drift(
 }
 
 /// Everything a gate run produced.
-#[allow(dead_code)] // `analysis` is read by the report and demo commands.
 pub struct GateRun {
     pub analysis: VersionAnalysis,
     pub evaluation: policy::Evaluation,
