@@ -557,10 +557,8 @@ fn intervention_uses(
                 .interventions
                 .get(&name)
                 .map_or((f64::NAN, &[][..]), |(c, o)| (*c, o.as_slice()));
-            let (attempts, accepted) = obs
-                .iter()
-                .filter(|o| o.bucket == bucket)
-                .fold((0u64, 0u64), |(a, k), o| (a + o.attempts, k + o.accepted));
+            let (attempts, accepted) =
+                crate::model::intervention::acceptance_in_bucket(obs, bucket);
             let rate = (attempts > 0).then(|| accepted as f64 / attempts as f64);
             let wilson = wilson_interval(accepted, attempts);
             InterventionUse {

@@ -135,10 +135,8 @@ fn effective_cost(
     let Some((cost, observations)) = registry.interventions.get(name) else {
         return Err(format!("intervention '{name}' is not registered"));
     };
-    let (attempts, accepted) = observations
-        .iter()
-        .filter(|o| o.bucket == bucket)
-        .fold((0u64, 0u64), |(a, k), o| (a + o.attempts, k + o.accepted));
+    let (attempts, accepted) =
+        crate::model::intervention::acceptance_in_bucket(observations, bucket);
     if attempts == 0 {
         let note = format!(
             "{name}: no acceptance observations in {bucket}; its cost is used as if every edit were accepted"

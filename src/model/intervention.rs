@@ -47,3 +47,11 @@ pub struct AcceptanceObservation {
     pub recorded_at: String,
     pub recorded_by: String,
 }
+
+/// (attempts, accepted) summed over the observations of one bucket.
+pub fn acceptance_in_bucket(observations: &[AcceptanceObservation], bucket: &str) -> (u64, u64) {
+    observations
+        .iter()
+        .filter(|o| o.bucket == bucket)
+        .fold((0, 0), |(a, k), o| (a + o.attempts, k + o.accepted))
+}

@@ -110,17 +110,12 @@ pub(crate) fn solve(
             ));
         }
         // Arms outside the working set that the dual prices as improving.
-        let mut added = price(prep, poly, &outcome.set, &outcome);
-        if added.is_empty() && shrinking && outcome.set.len() < allowed.len() {
-            // The gap misses its target on all arms but no dropped arm prices as improving at
-            // the run's multipliers (with a cost cap the exact LP can gain by mixing two arms
-            // that the multipliers price just short of improving): put every arm back.
-            added = allowed
-                .iter()
-                .copied()
-                .filter(|a| !outcome.set.contains(a))
-                .collect();
-        }
+        let added = super::arms_to_add(
+            price(prep, poly, &outcome.set, &outcome),
+            shrinking,
+            &outcome.set,
+            &allowed,
+        );
         // Later rounds keep every arm they start with: the shrinking rule misjudged this
         // problem (e.g. a cost cap barely above the cheapest cost keeps every other σ_a tiny
         // without its bound being active), and repeating it could cycle.

@@ -296,6 +296,26 @@ pub(crate) struct Dims {
     pub arms: usize,
 }
 
+/// Arms to add before the next working-set round: those the dual prices as improving, or —
+/// when none does although the gap misses its target on the first (shrinking) round — every
+/// allowed arm outside the set. With a cost cap the exact LP can gain by mixing two arms that
+/// the run's multipliers price just short of improving, so the set is restored whole.
+pub(crate) fn arms_to_add(
+    priced: Vec<usize>,
+    shrinking: bool,
+    set: &[usize],
+    allowed: &[usize],
+) -> Vec<usize> {
+    if priced.is_empty() && shrinking && set.len() < allowed.len() {
+        return allowed
+            .iter()
+            .copied()
+            .filter(|a| !set.contains(a))
+            .collect();
+    }
+    priced
+}
+
 /// Check shapes, finiteness, symmetry and the group count; PSD-ness is checked when factoring.
 fn validate(problem: &DesignProblem) -> Result<Dims, DesignError> {
     let groups = problem.matrices.len();

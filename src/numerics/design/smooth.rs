@@ -96,17 +96,7 @@ pub(crate) fn solve(
         if gap <= target {
             return Ok(certify::finish(problem, ev, gap, iterations));
         }
-        let mut added = price(prep, poly, &out);
-        if added.is_empty() && shrinking && out.set.len() < allowed.len() {
-            // The gap misses its target on all arms but no dropped arm prices as improving at
-            // the run's multipliers (with a cost cap the exact LP can gain by mixing two arms
-            // that the multipliers price just short of improving): put every arm back.
-            added = allowed
-                .iter()
-                .copied()
-                .filter(|a| !out.set.contains(a))
-                .collect();
-        }
+        let added = super::arms_to_add(price(prep, poly, &out), shrinking, &out.set, &allowed);
         // Later rounds keep every arm they start with: the shrinking rule misjudged this
         // problem (e.g. a cost cap barely above the cheapest cost keeps every other σ_a tiny
         // without its bound being active), and repeating it could cycle.
