@@ -54,7 +54,9 @@ fn main() {
             let first = Instant::now();
             let outcome = solve_design(&problem, &opts);
             let once = first.elapsed().as_secs_f64();
-            let reps = fixed_reps.unwrap_or(((0.05 / once.max(1e-7)) as usize).clamp(3, 2000));
+            let reps = fixed_reps
+                .unwrap_or(((0.05 / once.max(1e-7)) as usize).clamp(3, 2000))
+                .max(1);
             let mut times = Vec::with_capacity(reps);
             for _ in 0..reps {
                 let t = Instant::now();
