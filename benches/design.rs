@@ -1,19 +1,21 @@
 //! Times every problem of every `design_*.json` conformance file and prints it next to the
 //! reference wall time of cvxpy + Clarabel (`timing.clarabel.wall_s`, single-threaded) with
-//! the speed-up, then a summary. Run: `cargo bench --bench design` (release, one thread);
-//! `cargo bench --bench design -- d08_A200` times only the problems whose `file:problem` name
-//! contains `d08_A200` (for profiling one size), and `DESIGN_BENCH_REPS=20` fixes the number of
-//! repetitions (for instruction counts with `perf stat`).
+//! the speed-up (from the median repetition) and the fastest repetition, then a summary.
+//! Run: `cargo bench --bench design` (release, one thread); `cargo bench --bench design --
+//! d08_A200` times only the problems whose `file:problem` name contains `d08_A200` (for
+//! profiling one size), and `DESIGN_BENCH_REPS=20` fixes the number of repetitions (for
+//! instruction counts with `perf stat`).
 
 #[path = "../tests/support/design_files.rs"]
 mod design_files;
 
 use std::time::Instant;
 
+use overlap::numerics::design::{DesignOutcome, SolverOptions, solve_design};
+
+/// The binary's allocator, so that the figures are what `overlap design` users get.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use overlap::numerics::design::{DesignOutcome, SolverOptions, solve_design};
 
 /// Target of the speed-up over the reference wall time, per problem.
 const TARGET_SPEEDUP: f64 = 100.0;
@@ -54,9 +56,9 @@ fn main() {
             let first = Instant::now();
             let outcome = solve_design(&problem, &opts);
             let once = first.elapsed().as_secs_f64();
-            let reps = fixed_reps
-                .unwrap_or(((0.05 / once.max(1e-7)) as usize).clamp(3, 2000))
-                .max(1);
+            let reps = fixed_reps.map_or(((0.05 / once.max(1e-7)) as usize).clamp(3, 2000), |r| {
+                r.max(1)
+            });
             let mut times = Vec::with_capacity(reps);
             for _ in 0..reps {
                 let t = Instant::now();
