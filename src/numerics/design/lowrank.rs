@@ -176,10 +176,28 @@ impl GroupFactor {
         // row-wise products followed by a transpose).
         let us = u.as_slice();
         let ps = phi.as_mut_slice();
-        if d <= FULL_OUTER_MAX_DIM {
-            self.svec_columns_small(us, d, &factor, ps);
-            return phi;
+        // Fixed sizes let the compiler unroll the d×d outer products completely: at the
+        // dimensions of most designs the loop overhead of the dynamic version is most of its
+        // cost.
+        match d {
+            1 => self.svec_columns_fixed::<1>(us, &factor, ps),
+            2 => self.svec_columns_fixed::<2>(us, &factor, ps),
+            3 => self.svec_columns_fixed::<3>(us, &factor, ps),
+            4 => self.svec_columns_fixed::<4>(us, &factor, ps),
+            5 => self.svec_columns_fixed::<5>(us, &factor, ps),
+            6 => self.svec_columns_fixed::<6>(us, &factor, ps),
+            7 => self.svec_columns_fixed::<7>(us, &factor, ps),
+            8 => self.svec_columns_fixed::<8>(us, &factor, ps),
+            _ if d <= FULL_OUTER_MAX_DIM => self.svec_columns_small(us, d, &factor, ps),
+            _ => self.svec_columns_large(us, d, &factor, ps),
         }
+        phi
+    }
+
+    /// `svec_columns` for d > [`FULL_OUTER_MAX_DIM`]: the triangle only, column by column.
+    fn svec_columns_large(&self, us: &[f64], d: usize, factor: &[f64], ps: &mut [f64]) {
+        let p = factor.len();
+        let n = self.arms();
         for a in 0..n {
             let out = &mut ps[a * p..(a + 1) * p];
             for c in self.offsets[a]..self.offsets[a + 1] {
@@ -194,11 +212,10 @@ impl GroupFactor {
                     k += len;
                 }
             }
-            for (o, f) in out.iter_mut().zip(&factor) {
+            for (o, f) in out.iter_mut().zip(factor) {
                 *o *= f;
             }
         }
-        phi
     }
 }
 
@@ -208,6 +225,30 @@ impl GroupFactor {
 const FULL_OUTER_MAX_DIM: usize = 16;
 
 impl GroupFactor {
+    /// `svec_columns` for a fixed d = D (see `svec_columns_small`).
+    fn svec_columns_fixed<const D: usize>(&self, us: &[f64], factor: &[f64], ps: &mut [f64]) {
+        let p = factor.len();
+        for (a, out) in ps.chunks_exact_mut(p).enumerate() {
+            let mut buf = [[0.0; D]; D];
+            let arm = &us[self.offsets[a] * D..self.offsets[a + 1] * D];
+            for col in arm.chunks_exact(D) {
+                let col: &[f64; D] = col.try_into().expect("chunks_exact yields D entries");
+                for (row, &uj) in buf.iter_mut().zip(col) {
+                    for (b, &ui) in row.iter_mut().zip(col) {
+                        *b += ui * uj;
+                    }
+                }
+            }
+            let mut k = 0;
+            for (j, row) in buf.iter().enumerate() {
+                for &b in &row[j..] {
+                    out[k] = b * factor[k];
+                    k += 1;
+                }
+            }
+        }
+    }
+
     /// `svec_columns` for small d: per arm, Σ_c u_c u_cᵀ in a d×d buffer, then the weighted
     /// lower triangle into the arm's column of Φ (`ps`, p entries per arm).
     fn svec_columns_small(&self, us: &[f64], d: usize, factor: &[f64], ps: &mut [f64]) {
