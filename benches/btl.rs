@@ -13,6 +13,10 @@ use overlap::numerics::eigen::sym_eigen;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// The binary's allocator, so that the figures are what `overlap` users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Median wall time of `f`, repeated until `budget` is spent (at least 5, at most 200 runs).
 fn median_time<T>(budget: Duration, mut f: impl FnMut() -> T) -> Duration {
     let mut times = Vec::new();

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 use overlap::collection::{ArmRows, BucketState, CandidateArm, NextRequest, Strategy, design_next};
 use overlap::simulate::{Scenario, SimOptions, SimStrategy, simulate};
 
+/// The binary's allocator, so that the figures are what `overlap` users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fmt(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 1.0 {

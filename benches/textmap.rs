@@ -13,6 +13,10 @@ use overlap::textmap::text_v1;
 use overlap::textmap::{PairOptions, TextPair, parse_pair};
 use serde_json::Value;
 
+/// The binary's allocator, so that the figures are what `overlap` users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HH_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/data/hh-rlhf-harmless-test.jsonl.gz"
