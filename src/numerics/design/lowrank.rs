@@ -169,11 +169,8 @@ impl GroupFactor {
                 k += 1;
             }
         }
-        // Work on the rows of U (columns of Uᵀ, contiguous): svec position (i, j) of every
-        // column at once is the elementwise product of rows i and j — long vector loops
-        // instead of d(d+1)/2 short ones per arm.
-        // Direct writes into each arm's contiguous column (measured several times faster than
-        // row-wise products followed by a transpose).
+        // Each arm's column of Φ is written directly (measured several times faster than
+        // row-wise products of U followed by a transpose).
         let us = u.as_slice();
         let ps = phi.as_mut_slice();
         // Fixed sizes let the compiler unroll the d×d outer products completely: at the
@@ -239,13 +236,7 @@ impl GroupFactor {
                     }
                 }
             }
-            let mut k = 0;
-            for (j, row) in buf.iter().enumerate() {
-                for &b in &row[j..] {
-                    out[k] = b * factor[k];
-                    k += 1;
-                }
-            }
+            pack_lower(buf.as_flattened(), D, factor, out);
         }
     }
 
@@ -263,16 +254,23 @@ impl GroupFactor {
                     }
                 }
             }
-            let mut k = 0;
-            for j in 0..d {
-                let len = d - j;
-                let src = &buf[j * d + j..(j + 1) * d];
-                for ((o, &b), &f) in out[k..k + len].iter_mut().zip(src).zip(&factor[k..k + len]) {
-                    *o = b * f;
-                }
-                k += len;
-            }
+            pack_lower(&buf, d, factor, out);
         }
+    }
+}
+
+/// The weighted lower triangle of the symmetric d×d matrix `buf` (column-major) into `out`,
+/// column by column: out_k = buf_ij · factor_k.
+#[inline]
+fn pack_lower(buf: &[f64], d: usize, factor: &[f64], out: &mut [f64]) {
+    let mut k = 0;
+    for j in 0..d {
+        let len = d - j;
+        let src = &buf[j * d + j..(j + 1) * d];
+        for ((o, &b), &f) in out[k..k + len].iter_mut().zip(src).zip(&factor[k..k + len]) {
+            *o = b * f;
+        }
+        k += len;
     }
 }
 
