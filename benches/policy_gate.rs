@@ -65,6 +65,9 @@ fn bucket(i: usize) -> BucketAnalysis {
     BucketAnalysis {
         bucket: format!("b{i:02}"),
         n,
+        support: NamedValues(FEATURES.iter().map(|f| ((*f).into(), n)).collect()),
+        absent_features: Vec::new(),
+        scope: FEATURES.iter().map(|f| (*f).into()).collect(),
         lambda_min: lambda,
         lambda_max: 1.0,
         condition_number: Some(1.0 / lambda),
@@ -76,7 +79,11 @@ fn bucket(i: usize) -> BucketAnalysis {
         eigenvalues: vec![lambda, 1.0],
         weakest_direction: NamedValues(vec![("length".into(), 1.0)]),
         weakest_direction_words: "mostly +length".into(),
-        label_balance: 0.5,
+        label_balance: Some(0.5),
+        longer_share: None,
+        tie_share: None,
+        longer_p: None,
+        win_share: NamedValues(FEATURES.iter().map(|f| ((*f).into(), 0.4)).collect()),
         arms: vec![ArmShare {
             arm: "baseline".into(),
             n,
@@ -94,6 +101,7 @@ fn bucket(i: usize) -> BucketAnalysis {
             cost: 1.0,
             effective_cost: Some(2.0),
         }],
+        scoped: Vec::new(),
         fit: None,
     }
 }
@@ -129,7 +137,9 @@ fn main() {
             info_ridge: 0.0,
             fit: FitMode::Pooled,
             pairs: vec![],
+            scopes: vec![],
         },
+        fixed_orientation: false,
         fit: None,
         buckets: (0..BUCKETS).map(bucket).collect(),
     };

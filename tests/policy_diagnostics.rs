@@ -169,7 +169,17 @@ fn fixtures() -> Vec<Fixture> {
         f(
             code::IRRELEVANT_KEY,
             false,
-            rule(&format!("{lambda}    features: [length, refusal]\n")),
+            rule(
+                "    metric: mean_curvature\n    op: \">=\"\n    threshold: 0.5\n    features: [length, refusal]\n",
+            ),
+            8,
+        ),
+        f(
+            code::INVALID_SCOPE,
+            false,
+            rule(&format!(
+                "{lambda}    features: [length, refusal, length]\n"
+            )),
             8,
         ),
         f(

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const HH: &str = "../shared/data/hh-rlhf-harmless-test.jsonl.gz";
 
@@ -83,8 +83,11 @@ fn hh_rlhf_import_analyze_gate() {
         .map(|f| f["name"].as_str().expect("name"))
         .collect();
     assert_eq!(never, ["headings", "code_blocks"]);
-    assert_eq!(a["buckets"][0]["unidentified"], true);
-    assert!(a["buckets"][0]["condition_number"].is_null());
+    assert_eq!(
+        a["buckets"][0]["absent_features"],
+        json!(["headings", "code_blocks"])
+    );
+    assert_eq!(a["buckets"][0]["unidentified"], false);
 
     let policy = dir.path().join("p.yaml");
     std::fs::write(

@@ -17,6 +17,7 @@ use thiserror::Error;
 
 pub use words::direction_in_words;
 
+use crate::model::analysis::ScopedOverlap;
 use crate::model::analysis::{
     AnalysisParams, ArmShare, BucketAnalysis, BucketDrift, DriftReport, FeatureInfo, FitMode,
     FitReport, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
@@ -26,8 +27,12 @@ use crate::model::named::NamedValues;
 use crate::model::{AcceptanceObservation, Arm};
 use crate::numerics::btl::{BtlError, FitOptions, MomentError, SecondMoment, curvature, fit_btl};
 use crate::numerics::eigen::{EigenError, SymEigen, sym_eigen};
+use crate::numerics::scope::{
+    ScopeError, clean_loadings, clean_spectrum, pseudo_inverse_diagonal, scoped_information,
+    submatrix,
+};
 use crate::numerics::stats::{
-    StatsError, angle_degrees, ks_distance, relative_frobenius, wilson_interval,
+    StatsError, angle_degrees, ks_distance, relative_frobenius, sign_test_p, wilson_interval,
 };
 use crate::storage::VersionInfo;
 
@@ -44,6 +49,8 @@ pub enum AnalysisError {
     BucketFit { bucket: String, cause: BtlError },
     #[error(transparent)]
     Eigen(#[from] EigenError),
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
     #[error(transparent)]
     Moment(#[from] MomentError),
     #[error(transparent)]
@@ -109,6 +116,12 @@ struct Partial {
     labels: Vec<u64>,
     /// bucket × pair × [++, +-, -+, --, zero].
     quadrants: Vec<[u64; 5]>,
+    /// bucket × feature: comparisons with Δφ_j ≠ 0.
+    support: Vec<u64>,
+    /// bucket × feature: comparisons whose preferred side has the strictly larger φ_j.
+    wins: Vec<u64>,
+    /// bucket: [preferred response longer, same length] (text imports only).
+    lengths: Vec<[u64; 2]>,
 }
 
 impl Partial {
@@ -119,6 +132,9 @@ impl Partial {
             arm_info: (0..buckets * arms).map(|_| SecondMoment::new(d)).collect(),
             labels: vec![0; buckets],
             quadrants: vec![[0; 5]; buckets * pairs],
+            support: vec![0; buckets * d],
+            wins: vec![0; buckets * d],
+            lengths: vec![[0; 2]; buckets],
         }
     }
 
@@ -140,6 +156,16 @@ impl Partial {
                 a[k] += b[k];
             }
         }
+        for (a, b) in self.support.iter_mut().zip(&other.support) {
+            *a += b;
+        }
+        for (a, b) in self.wins.iter_mut().zip(&other.wins) {
+            *a += b;
+        }
+        for (a, b) in self.lengths.iter_mut().zip(&other.lengths) {
+            a[0] += b[0];
+            a[1] += b[1];
+        }
         Ok(())
     }
 }
@@ -149,7 +175,7 @@ fn fit_report(
     features: &[String],
     scales: &[f64],
     fit: &crate::numerics::btl::BtlFit,
-    se: Option<Vec<f64>>,
+    se: Vec<Option<f64>>,
     ridge: f64,
     n: u64,
 ) -> FitReport {
@@ -162,7 +188,7 @@ fn fit_report(
             features
                 .iter()
                 .enumerate()
-                .map(|(j, f)| (f.clone(), se.as_ref().map(|s| s[j])))
+                .map(|(j, f)| (f.clone(), se.get(j).copied().flatten()))
                 .collect(),
         ),
         ridge,
@@ -173,11 +199,28 @@ fn fit_report(
     }
 }
 
-/// Standard errors from (n·Î)⁻¹ with Î = (1/n)Σ g xxᵀ + λ_I I; `None` when Î is singular.
-fn standard_errors(moment: &SecondMoment, info_ridge: f64) -> Option<Vec<f64>> {
-    let n = moment.count() as usize;
-    let information = moment.mean_matrix(info_ridge).ok()?;
-    crate::numerics::btl::standard_errors(&information, n).ok()
+/// Per-feature standard errors sqrt([Î_V⁺]_jj / n) over the features V that vary (DESIGN §2), with
+/// Î = (1/n)Σ g xxᵀ + λ_I I. `None` for a feature outside V or in an unidentified direction of Î_V,
+/// so one feature that never varies no longer blanks the others.
+fn standard_errors(
+    moment: &SecondMoment,
+    info_ridge: f64,
+    varies: &[bool],
+) -> Result<Vec<Option<f64>>, AnalysisError> {
+    let d = moment.dim();
+    let n = moment.count();
+    let mut out = vec![None; d];
+    let present: Vec<usize> = (0..d).filter(|&j| varies[j]).collect();
+    if n == 0 || present.is_empty() {
+        return Ok(out);
+    }
+    let information = moment.mean_matrix(info_ridge)?;
+    let block = submatrix(&information, &present)?;
+    let diagonal = pseudo_inverse_diagonal(&block)?;
+    for (&j, value) in present.iter().zip(diagonal) {
+        out[j] = value.map(|v| (v.max(0.0) / n as f64).sqrt());
+    }
+    Ok(out)
 }
 
 fn fit_subset(
@@ -301,7 +344,19 @@ pub fn analyze(
         }
     };
 
-    // One pass: per-bucket information and geometry, per-arm information, labels, quadrants.
+    // The text maps' `log_chars` is ln(1 + characters), strictly increasing in the character count,
+    // so the sign of its difference is the sign of the length difference (exact below 2^50 chars).
+    let length_feature = schema
+        .feature_map
+        .as_ref()
+        .and_then(|_| schema.features.iter().position(|f| f == LENGTH_FEATURE));
+    let scopes = resolve_scopes(&schema.features, &params.scopes)?;
+    // Chosen/rejected imports store every pair as L = 1: the label share is the layout's.
+    let fixed_orientation =
+        schema.feature_map.is_some() && data.labels.iter().all(|&label| label == 1);
+
+    // One pass: per-bucket information and geometry, per-arm information, labels, quadrants,
+    // support, wins and lengths.
     let chunk_starts: Vec<usize> = (0..data.len()).step_by(CHUNK_ROWS).collect();
     let partials: Vec<Result<Partial, MomentError>> = chunk_starts
         .par_iter()
@@ -318,8 +373,21 @@ pub fn analyze(
                 p.info[b].add(row, g)?;
                 p.geometry[b].add(row, 1.0)?;
                 p.arm_info[b * n_arms + r].add(row, g)?;
-                p.labels[b] += u64::from(data.labels[t]);
+                let label = data.labels[t];
+                p.labels[b] += u64::from(label);
                 let raw = data.row(t);
+                for (j, &x) in raw.iter().enumerate() {
+                    // The preferred side has the larger φ_j when Δφ_j = φ_a − φ_b agrees with L.
+                    let wins = if label == 1 { x > 0.0 } else { x < 0.0 };
+                    p.support[b * d + j] += u64::from(x != 0.0);
+                    p.wins[b * d + j] += u64::from(wins);
+                }
+                if let Some(j) = length_feature {
+                    let x = raw[j];
+                    let longer = if label == 1 { x > 0.0 } else { x < 0.0 };
+                    p.lengths[b][0] += u64::from(longer);
+                    p.lengths[b][1] += u64::from(x == 0.0);
+                }
                 for (k, &(i, j)) in pairs.iter().enumerate() {
                     let q = &mut p.quadrants[b * pairs.len() + k];
                     let (a, c) = (raw[i], raw[j]);
@@ -357,17 +425,23 @@ pub fn analyze(
         let info_acc = &total.info[b];
         let n = info_acc.count();
         let info_matrix = info_acc.mean_matrix(params.info_ridge)?;
-        let eig = sym_eigen(&info_matrix)?;
-        let geometry = sym_eigen(&total.geometry[b].mean_matrix(0.0)?)?;
-        let metrics = eigen_metrics(&eig, n);
-        let weakest = eig.min_vector();
-        let weakest_named = NamedValues(
-            features
-                .iter()
-                .cloned()
-                .zip(weakest.iter().copied())
-                .collect(),
-        );
+        let geometry_matrix = total.geometry[b].mean_matrix(0.0)?;
+        let support = &total.support[b * d..(b + 1) * d];
+        let default_scope: Vec<usize> = (0..d).filter(|&j| support[j] > 0).collect();
+        let overlap = scoped_overlap(
+            &info_matrix,
+            &geometry_matrix,
+            n,
+            features,
+            &default_scope,
+            support,
+        )?;
+        let scoped = scopes
+            .iter()
+            .map(|scope| {
+                scoped_overlap(&info_matrix, &geometry_matrix, n, features, scope, support)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut arms: Vec<ArmShare> = Vec::new();
         let mut arm_information = Vec::new();
         for r in 0..n_arms {
@@ -407,29 +481,63 @@ pub fn analyze(
                 features,
                 &schema.scales,
                 &bucket_fits[b],
-                standard_errors(info_acc, params.info_ridge),
+                standard_errors(
+                    info_acc,
+                    params.info_ridge,
+                    &support.iter().map(|&c| c > 0).collect::<Vec<_>>(),
+                )?,
                 params.ridge,
                 n,
             )),
         };
+        let share = |count: u64| count as f64 / n as f64;
+        let [longer, ties] = total.lengths[b];
+        let has_lengths = length_feature.is_some() && n > 0;
         buckets.push(BucketAnalysis {
             bucket: name.clone(),
             n,
-            lambda_min: metrics.lambda_min,
-            lambda_max: metrics.lambda_max,
-            condition_number: metrics.condition_number,
-            unidentified: metrics.unidentified,
-            total_information: metrics.total_information,
-            worst_se: metrics.worst_se,
+            support: NamedValues(
+                features
+                    .iter()
+                    .cloned()
+                    .zip(support.iter().copied())
+                    .collect(),
+            ),
+            absent_features: (0..d)
+                .filter(|&j| support[j] == 0)
+                .map(|j| features[j].clone())
+                .collect(),
+            scope: overlap.features.clone(),
+            lambda_min: overlap.lambda_min,
+            lambda_max: overlap.lambda_max,
+            condition_number: overlap.condition_number,
+            unidentified: overlap.unidentified,
+            total_information: overlap.total_information,
+            worst_se: overlap.worst_se,
             mean_curvature: 4.0 * info_acc.mean_weight().unwrap_or(0.0),
-            geometry_lambda_min: geometry.psd_lambda_min(),
-            eigenvalues: eig.values.clone(),
-            weakest_direction_words: direction_in_words(features, &weakest),
-            weakest_direction: weakest_named,
-            label_balance: total.labels[b] as f64 / n as f64,
+            geometry_lambda_min: overlap.geometry_lambda_min,
+            eigenvalues: overlap.eigenvalues,
+            weakest_direction: overlap.weakest_direction,
+            weakest_direction_words: overlap.weakest_direction_words,
+            label_balance: (!fixed_orientation).then(|| share(total.labels[b])),
+            longer_share: has_lengths.then(|| share(longer)),
+            tie_share: has_lengths.then(|| share(ties)),
+            longer_p: if has_lengths {
+                sign_test_p(longer, n - ties)
+            } else {
+                None
+            },
+            win_share: NamedValues(
+                features
+                    .iter()
+                    .cloned()
+                    .zip(total.wins[b * d..(b + 1) * d].iter().map(|&w| share(w)))
+                    .collect(),
+            ),
             arms,
             pairs: pair_cov,
             interventions,
+            scoped,
             fit,
         });
         information.push(BucketInformation {
@@ -441,27 +549,28 @@ pub fn analyze(
         weights.push(weights_of(b).to_vec());
     }
 
+    let never_varies: Vec<bool> = (0..d)
+        .map(|j| (0..n_buckets).all(|b| total.support[b * d + j] == 0))
+        .collect();
     let fit = match &pooled {
         Some(f) => {
             let mut all = SecondMoment::new(d);
             for acc in &total.info {
                 all.merge(acc)?;
             }
+            let varies: Vec<bool> = never_varies.iter().map(|nv| !nv).collect();
             Some(fit_report(
                 &f.w,
                 features,
                 &schema.scales,
                 f,
-                standard_errors(&all, params.info_ridge),
+                standard_errors(&all, params.info_ridge, &varies)?,
                 params.ridge,
                 data.len() as u64,
             ))
         }
         None => None,
     };
-    let never_varies: Vec<bool> = (0..d)
-        .map(|j| (0..data.len()).all(|t| data.delta[t * d + j] == 0.0))
-        .collect();
     let analysis = VersionAnalysis {
         dataset: info.dataset.clone(),
         version: info.version,
@@ -477,6 +586,7 @@ pub fn analyze(
             })
             .collect(),
         params: params.clone(),
+        fixed_orientation,
         fit,
         buckets,
     };
@@ -484,6 +594,92 @@ pub fn analyze(
         analysis,
         information,
         weights,
+    })
+}
+
+/// The feature whose sign of Δφ is the sign of the character-count difference in the text maps.
+const LENGTH_FEATURE: &str = "log_chars";
+
+/// Requested scopes as schema indices (schema order, no repeats); unknown names are input errors.
+fn resolve_scopes(
+    features: &[String],
+    scopes: &[Vec<String>],
+) -> Result<Vec<Vec<usize>>, AnalysisError> {
+    scopes
+        .iter()
+        .map(|scope| {
+            let mut idx = Vec::with_capacity(scope.len());
+            for f in scope {
+                let j = features.iter().position(|x| x == f).ok_or_else(|| {
+                    AnalysisError::Input(format!(
+                        "scope names feature '{f}', which is not in the schema ({})",
+                        features.join(", ")
+                    ))
+                })?;
+                if !idx.contains(&j) {
+                    idx.push(j);
+                }
+            }
+            if idx.is_empty() {
+                return Err(AnalysisError::Input(
+                    "a scope needs at least one feature".into(),
+                ));
+            }
+            idx.sort_unstable();
+            Ok(idx)
+        })
+        .collect()
+}
+
+/// Every eigen-metric of DESIGN §2 on the scoped information Î_{S·N} (and the scoped geometry) of
+/// one bucket. An empty scope (nothing varies) is unidentified with no direction.
+fn scoped_overlap(
+    information: &DMatrix<f64>,
+    geometry: &DMatrix<f64>,
+    n: u64,
+    features: &[String],
+    scope: &[usize],
+    support: &[u64],
+) -> Result<ScopedOverlap, AnalysisError> {
+    let names: Vec<String> = scope.iter().map(|&j| features[j].clone()).collect();
+    let absent: Vec<String> = scope
+        .iter()
+        .filter(|&&j| support[j] == 0)
+        .map(|&j| features[j].clone())
+        .collect();
+    if scope.is_empty() {
+        return Ok(ScopedOverlap {
+            features: names,
+            absent,
+            lambda_min: 0.0,
+            lambda_max: 0.0,
+            condition_number: None,
+            unidentified: true,
+            total_information: 0.0,
+            worst_se: None,
+            geometry_lambda_min: 0.0,
+            eigenvalues: Vec::new(),
+            weakest_direction: NamedValues::default(),
+            weakest_direction_words: "no feature varies in this bucket".into(),
+        });
+    }
+    let eig = sym_eigen(&scoped_information(information, scope)?)?;
+    let geometry = sym_eigen(&scoped_information(geometry, scope)?)?;
+    let metrics = eigen_metrics(&eig, n);
+    let weakest = clean_loadings(&eig.min_vector());
+    Ok(ScopedOverlap {
+        weakest_direction_words: direction_in_words(&names, &weakest),
+        weakest_direction: NamedValues(names.iter().cloned().zip(weakest).collect()),
+        features: names,
+        absent,
+        lambda_min: metrics.lambda_min,
+        lambda_max: metrics.lambda_max,
+        condition_number: metrics.condition_number,
+        unidentified: metrics.unidentified,
+        total_information: metrics.total_information,
+        worst_se: metrics.worst_se,
+        geometry_lambda_min: clean_spectrum(&geometry).first().copied().unwrap_or(0.0),
+        eigenvalues: clean_spectrum(&eig),
     })
 }
 
@@ -497,11 +693,16 @@ pub struct EigenMetrics {
     pub worst_se: Option<f64>,
 }
 
+/// λ_min at or below the unidentified floor (1e-12·λ_max) is rounding residue, reported as exactly
+/// 0; so is its total information.
 pub fn eigen_metrics(eig: &SymEigen, n: u64) -> EigenMetrics {
-    // Î is PSD: a tiny negative λ_min is rounding, reported as 0.
-    let lambda_min = eig.psd_lambda_min();
-    let lambda_max = eig.lambda_max().max(0.0);
     let unidentified = !eig.is_identified();
+    let lambda_min = if unidentified {
+        0.0
+    } else {
+        eig.psd_lambda_min()
+    };
+    let lambda_max = eig.lambda_max().max(0.0);
     let total = n as f64 * lambda_min;
     EigenMetrics {
         lambda_min,
@@ -642,16 +843,10 @@ pub fn drift(
         let s1 = sn.mean_matrix(0.0)?;
         let s0 = sb.mean_matrix(0.0)?;
         let shift = relative_frobenius(&s1, &s0).ok();
-        let vn: Vec<f64> = na.analysis.buckets[pn]
-            .weakest_direction
-            .iter()
-            .map(|(_, v)| *v)
-            .collect();
-        let vb: Vec<f64> = ba.analysis.buckets[pb]
-            .weakest_direction
-            .iter()
-            .map(|(_, v)| *v)
-            .collect();
+        // Each version's direction lives on its own default scope: compare them in the full
+        // feature space (a feature outside a scope has loading 0 there).
+        let vn = na.analysis.buckets[pn].weakest_direction_in(&ni.schema.features);
+        let vb = ba.analysis.buckets[pb].weakest_direction_in(&ni.schema.features);
         out.push(BucketDrift {
             bucket: name.clone(),
             second_moment_shift: shift,
@@ -788,6 +983,7 @@ mod tests {
             info_ridge: 0.0,
             fit: FitMode::Pooled,
             pairs: Vec::new(),
+            scopes: Vec::new(),
         }
     }
 
@@ -822,7 +1018,10 @@ mod tests {
                 assert_eq!(p.quadrants.pp, q.quadrants.mm);
                 assert_eq!(p.quadrants.pm, q.quadrants.mp);
             }
-            assert!(close(x.label_balance, 1.0 - y.label_balance));
+            assert!(close(
+                x.label_balance.unwrap(),
+                1.0 - y.label_balance.unwrap()
+            ));
         }
     }
 

@@ -35,6 +35,9 @@ pub fn compute(
     Ok(analyze(info, &data, &view, params)?)
 }
 
+/// Version of the recorded analysis JSON; bumped when its shape changes.
+const ANALYSIS_SHAPE: &str = "r2";
+
 /// The canonical key of analysis parameters (pairs normalized and sorted).
 pub fn params_key(params: &AnalysisParams) -> String {
     let mut p = params.clone();
@@ -43,7 +46,18 @@ pub fn params_key(params: &AnalysisParams) -> String {
     }
     p.pairs.sort();
     p.pairs.dedup();
-    serde_json::to_string(&p).unwrap_or_default()
+    for scope in &mut p.scopes {
+        scope.sort();
+        scope.dedup();
+    }
+    p.scopes.sort();
+    p.scopes.dedup();
+    // The result's shape is part of the key: an analysis recorded before support and scopes were
+    // reported (revision 2) is not reused.
+    format!(
+        "{ANALYSIS_SHAPE}:{}",
+        serde_json::to_string(&p).unwrap_or_default()
+    )
 }
 
 /// The recorded analysis for these parameters, or a new one (recorded) when there is none or

@@ -350,6 +350,7 @@ pub fn prepare_sample(
         info_ridge: req.info_ridge,
         fit: FitMode::Pooled,
         pairs: Vec::new(),
+        scopes: Vec::new(),
     };
     let registry = analysis::service::registry_view(store)?;
     let analyzed = analysis::analyze(info, &data, &registry, &params)?;
@@ -361,8 +362,8 @@ pub fn prepare_sample(
         .ok_or_else(|| {
             StorageError::Corrupt(format!("the analysis lost bucket '{}'", req.bucket))
         })?;
-    let direction: Vec<f64> = bucket.weakest_direction.iter().map(|(_, v)| *v).collect();
     let features = info.schema.features.clone();
+    let direction = bucket.weakest_direction_in(&features);
     let words = direction_in_words(&features, &direction);
 
     let audited = store.audited_comparisons(info)?;

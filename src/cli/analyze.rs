@@ -33,11 +33,32 @@ pub struct AnalyzeArgs {
     /// A feature pair F1:F2 whose quadrant coverage to report (every pair is shown when d ≤ 6).
     #[arg(long)]
     pub pair: Vec<String>,
+    /// A scope F1,F2,… whose overlap (on the scoped information, other features as nuisances) to
+    /// report besides the default scope; repeatable.
+    #[arg(long, value_name = "FEATURES")]
+    pub scope: Vec<String>,
     /// Ignore a recorded analysis with the same parameters.
     #[arg(long)]
     pub recompute: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+pub fn parse_scopes(scopes: &[String]) -> Result<Vec<Vec<String>>> {
+    scopes
+        .iter()
+        .map(|s| {
+            let features: Vec<String> = s
+                .split(',')
+                .map(|f| f.trim().to_owned())
+                .filter(|f| !f.is_empty())
+                .collect();
+            if features.is_empty() {
+                bail!("--scope '{s}' names no feature: write --scope F1,F2,…");
+            }
+            Ok(features)
+        })
+        .collect()
 }
 
 pub fn parse_pairs(pairs: &[String]) -> Result<Vec<[String; 2]>> {
@@ -68,6 +89,7 @@ pub fn run(ctx: &Context, args: AnalyzeArgs) -> Result<Outcome> {
             FitArg::PerBucket => FitMode::PerBucket,
         },
         pairs: parse_pairs(&args.pair)?,
+        scopes: parse_scopes(&args.scope)?,
     };
     let mut store = ctx.open()?;
     let info = store.resolve(&dataset)?;
@@ -140,13 +162,32 @@ fn fit_table(analysis: &VersionAnalysis, fit: &FitReport) -> String {
     out
 }
 
-fn bucket_details(b: &BucketAnalysis) -> String {
-    let mut out = format!(
-        "\n[{}] weakest direction: {}",
-        b.bucket, b.weakest_direction_words
-    );
+fn scope_text(features: &[String], all: usize) -> String {
+    if features.len() == all {
+        format!("all {all} features")
+    } else {
+        format!(
+            "{} of {all} features: {}",
+            features.len(),
+            features.join(", ")
+        )
+    }
+}
+
+fn bucket_details(b: &BucketAnalysis, d: usize) -> String {
+    let mut out = format!("\n[{}] scope: {}\n", b.bucket, scope_text(&b.scope, d));
+    if !b.absent_features.is_empty() {
+        out.push_str(&format!(
+            "  absent (support 0): {} — nothing can be said about their weights here\n",
+            b.absent_features.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "  weakest direction: {}",
+        b.weakest_direction_words
+    ));
     if b.unidentified {
-        out.push_str("  — UNIDENTIFIED: no information along it");
+        out.push_str("  — ENTANGLED: present but not separable, no information along it");
     }
     out.push('\n');
     let loadings: Vec<String> = b
@@ -155,6 +196,46 @@ fn bucket_details(b: &BucketAnalysis) -> String {
         .map(|(f, v)| format!("{f} {}", num(*v)))
         .collect();
     out.push_str(&format!("  loadings: {}\n", loadings.join(", ")));
+    let support: Vec<String> = b.support.iter().map(|(f, c)| format!("{f} {c}")).collect();
+    out.push_str(&format!("  support: {}\n", support.join(", ")));
+    if let (Some(longer), Some(ties)) = (b.longer_share, b.tie_share) {
+        out.push_str(&format!(
+            "  preferred response longer: {} (ties {}, sign test p = {})\n",
+            num(longer),
+            num(ties),
+            b.longer_p
+                .map_or_else(|| "—".into(), |p| format!("{p:.3e}"))
+        ));
+    }
+    let wins: Vec<String> = b
+        .win_share
+        .iter()
+        .zip(b.support.iter())
+        .filter(|(_, (_, c))| **c > 0)
+        .map(|((f, w), _)| format!("{f} {}", num(*w)))
+        .collect();
+    if !wins.is_empty() {
+        out.push_str(&format!(
+            "  preferred side larger (win share): {}\n",
+            wins.join(", ")
+        ));
+    }
+    for s in &b.scoped {
+        out.push_str(&format!(
+            "  scope [{}]: λ_min {}, κ {}, worst_se {}, weakest {}{}\n",
+            s.features.join(", "),
+            num(s.lambda_min),
+            s.condition_number
+                .map_or_else(|| "unidentified".into(), num),
+            opt_num(s.worst_se),
+            s.weakest_direction_words,
+            if s.absent.is_empty() {
+                String::new()
+            } else {
+                format!(" (absent: {})", s.absent.join(", "))
+            }
+        ));
+    }
     if !b.pairs.is_empty() {
         let rows: Vec<Vec<String>> = b
             .pairs
@@ -252,7 +333,7 @@ pub fn render_human(a: &VersionAnalysis) -> String {
                 opt_num(b.worst_se),
                 num(b.mean_curvature),
                 num(b.geometry_lambda_min),
-                num(b.label_balance),
+                b.label_balance.map_or_else(|| "n/a".into(), num),
             ]
         })
         .collect();
@@ -274,7 +355,12 @@ pub fn render_human(a: &VersionAnalysis) -> String {
             out.push_str(&format!("\n[{}] ", b.bucket));
             out.push_str(&fit_table(a, fit));
         }
-        out.push_str(&bucket_details(b));
+        out.push_str(&bucket_details(b, a.features.len()));
+    }
+    if a.fixed_orientation {
+        out.push_str(
+            "\nlabel bal. n/a: the import fixed the orientation (every pair is chosen/rejected, L = 1)\n",
+        );
     }
     out
 }

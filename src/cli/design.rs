@@ -193,6 +193,7 @@ pub fn bucket_design(
         info_ridge: 0.0,
         fit: FitMode::Pooled,
         pairs: Vec::new(),
+        scopes: Vec::new(),
     };
     let analyzed = service::compute(store, info, &params)?;
     let registry = service::registry_view(store)?;

@@ -148,6 +148,7 @@ pub fn run_next(ctx: &Context, args: NextArgs) -> Result<Outcome> {
         info_ridge: 0.0,
         fit: FitMode::Pooled,
         pairs: Vec::new(),
+        scopes: Vec::new(),
     };
     let analyzed = analysis::analyze(&info, &data, &registry, &params)?;
     let Some(pos) = analyzed

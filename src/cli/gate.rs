@@ -143,6 +143,7 @@ pub fn policy_params(policy: &Policy) -> AnalysisParams {
         info_ridge: s.info_ridge.as_ref().map_or(0.0, |r| r.value),
         fit: s.fit.as_ref().map_or_else(Default::default, |f| f.value),
         pairs: policy.feature_pairs(),
+        scopes: policy.scopes(),
     }
 }
 
@@ -369,9 +370,11 @@ pub fn run_policy(ctx: &Context, cmd: PolicyCommand) -> Result<Outcome> {
                             info_ridge: 0.0,
                             fit: Default::default(),
                             pairs: Vec::new(),
+                            scopes: Vec::new(),
                         });
                     let params = AnalysisParams {
                         pairs: Vec::new(),
+                        scopes: Vec::new(),
                         ..params
                     };
                     let (analysis, _) =

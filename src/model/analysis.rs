@@ -27,6 +27,10 @@ pub struct AnalysisParams {
     pub fit: FitMode,
     /// Feature pairs whose quadrant coverage is reported (all pairs when d ≤ 6, plus these).
     pub pairs: Vec<[String; 2]>,
+    /// Scopes (feature lists, e.g. a policy rule's `features:`) whose overlap is reported besides
+    /// the default scope, each on the scoped information Î_{S·N}.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<Vec<String>>,
 }
 
 /// One feature of the schema with its frozen scale.
@@ -43,7 +47,8 @@ pub struct FeatureInfo {
 pub struct FitReport {
     pub w: NamedValues,
     pub w_raw: NamedValues,
-    /// Standard errors of the standardized weights; `None` values when Î is singular.
+    /// Standard errors of the standardized weights, sqrt([Î_V⁺]_jj / n) over the features V that
+    /// vary; `None` for a feature that never varies or lies in an unidentified direction.
     pub se: NamedValues<Option<f64>>,
     pub ridge: f64,
     pub iterations: usize,
@@ -105,11 +110,40 @@ pub struct InterventionUse {
     pub effective_cost: Option<f64>,
 }
 
+/// The overlap of one scope of a bucket: every eigen-metric of DESIGN §2 computed on the scoped
+/// information Î_{S·N} (the scope's weights, every other feature a nuisance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopedOverlap {
+    /// The scope S, in schema order.
+    pub features: Vec<String>,
+    /// Features of the scope with support 0 in the bucket: nothing can be said about their weights.
+    pub absent: Vec<String>,
+    pub lambda_min: f64,
+    pub lambda_max: f64,
+    pub condition_number: Option<f64>,
+    pub unidentified: bool,
+    pub total_information: f64,
+    pub worst_se: Option<f64>,
+    pub geometry_lambda_min: f64,
+    pub eigenvalues: Vec<f64>,
+    pub weakest_direction: NamedValues,
+    pub weakest_direction_words: String,
+}
+
 /// The metrics of one risk bucket (DESIGN §2 "Per-bucket metrics").
+///
+/// The eigen-metrics (`lambda_min` … `weakest_direction_words`) are those of the default scope
+/// (`scope`: the features that vary in the bucket), computed on Î_{S·N}.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketAnalysis {
     pub bucket: String,
     pub n: u64,
+    /// Comparisons with Δφ_j ≠ 0, per feature (schema order).
+    pub support: NamedValues<u64>,
+    /// Features with support 0 in the bucket (schema order): their own finding, never dropped.
+    pub absent_features: Vec<String>,
+    /// The default scope: every feature that is not absent (schema order).
+    pub scope: Vec<String>,
     pub lambda_min: f64,
     pub lambda_max: f64,
     /// λ_max/λ_min; `None` when unidentified (λ_min ≤ 1e-12·λ_max).
@@ -120,19 +154,73 @@ pub struct BucketAnalysis {
     pub worst_se: Option<f64>,
     pub mean_curvature: f64,
     pub geometry_lambda_min: f64,
-    /// Eigenvalues of Î_k, ascending.
+    /// Eigenvalues of Î_{S·N} on the default scope, ascending; values at or below the
+    /// unidentified floor (1e-12·λ_max) are exactly 0.
     pub eigenvalues: Vec<f64>,
-    /// Unit eigenvector of λ_min with DESIGN §2's sign convention, by feature name.
+    /// Unit eigenvector of λ_min with DESIGN §2's sign convention, by feature name (scope only).
     pub weakest_direction: NamedValues,
     /// The weakest direction in words, e.g. "mostly +length −refusal".
     pub weakest_direction_words: String,
-    pub label_balance: f64,
+    /// Share of comparisons with L = 1; `None` when the import fixed the orientation (every
+    /// chosen/rejected pair has L = 1, so the share would describe the file layout).
+    pub label_balance: Option<f64>,
+    /// Text imports: share of comparisons whose preferred response has strictly more characters.
+    pub longer_share: Option<f64>,
+    /// Text imports: share of comparisons whose two responses have the same number of characters.
+    pub tie_share: Option<f64>,
+    /// Text imports: two-sided exact sign-test p-value of `longer_share` among untied pairs.
+    pub longer_p: Option<f64>,
+    /// Share of comparisons whose preferred side has the strictly larger φ_j, per feature.
+    pub win_share: NamedValues,
     pub arms: Vec<ArmShare>,
     pub pairs: Vec<PairCoverage>,
     pub interventions: Vec<InterventionUse>,
+    /// The overlap of each requested scope (`AnalysisParams::scopes`), in request order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scoped: Vec<ScopedOverlap>,
     /// Present with `--fit per-bucket`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<FitReport>,
+}
+
+impl BucketAnalysis {
+    /// The default scope's overlap as a [`ScopedOverlap`] (absent: none, by definition).
+    pub fn default_overlap(&self) -> ScopedOverlap {
+        ScopedOverlap {
+            features: self.scope.clone(),
+            absent: Vec::new(),
+            lambda_min: self.lambda_min,
+            lambda_max: self.lambda_max,
+            condition_number: self.condition_number,
+            unidentified: self.unidentified,
+            total_information: self.total_information,
+            worst_se: self.worst_se,
+            geometry_lambda_min: self.geometry_lambda_min,
+            eigenvalues: self.eigenvalues.clone(),
+            weakest_direction: self.weakest_direction.clone(),
+            weakest_direction_words: self.weakest_direction_words.clone(),
+        }
+    }
+
+    /// The weakest direction as a vector over `features` (the full schema): a feature outside the
+    /// default scope has loading 0.
+    pub fn weakest_direction_in(&self, features: &[String]) -> Vec<f64> {
+        features
+            .iter()
+            .map(|f| self.weakest_direction.get(f).copied().unwrap_or(0.0))
+            .collect()
+    }
+
+    /// The overlap of a requested scope (the same features in any order).
+    pub fn scoped_overlap(&self, features: &[String]) -> Option<&ScopedOverlap> {
+        let mut wanted: Vec<&String> = features.iter().collect();
+        wanted.sort();
+        self.scoped.iter().find(|s| {
+            let mut have: Vec<&String> = s.features.iter().collect();
+            have.sort();
+            have == wanted
+        })
+    }
 }
 
 /// The analysis of one dataset version.
@@ -143,6 +231,9 @@ pub struct VersionAnalysis {
     pub digest: String,
     pub features: Vec<FeatureInfo>,
     pub params: AnalysisParams,
+    /// Every comparison has L = 1 because the import oriented each pair as chosen/rejected: label
+    /// balance is not applicable.
+    pub fixed_orientation: bool,
     /// Pooled fit; `None` with `--fit per-bucket` (each bucket carries its own).
     pub fit: Option<FitReport>,
     /// Sorted by bucket name.

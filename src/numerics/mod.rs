@@ -6,4 +6,5 @@ pub mod btl;
 pub mod design;
 pub mod eigen;
 pub mod plan;
+pub mod scope;
 pub mod stats;

@@ -71,6 +71,42 @@ pub fn wilson_interval(successes: u64, trials: u64) -> Option<Interval> {
     Some(Interval { lower, upper })
 }
 
+/// Two-sided exact sign-test p-value for `successes` out of `trials` untied pairs under
+/// H₀: P(success) = ½, i.e. min(1, 2·P(X ≤ min(k, m−k))) with X ~ Binomial(m, ½). `None` without
+/// trials or when `successes > trials`.
+///
+/// The tail is summed from its largest term down, in units of that term (whose logarithm is
+/// accumulated term by term), so m in the millions neither overflows nor loses the tail; a p-value
+/// below the smallest positive double underflows to 0.
+pub fn sign_test_p(successes: u64, trials: u64) -> Option<f64> {
+    if trials == 0 || successes > trials {
+        return None;
+    }
+    let k = successes.min(trials - successes);
+    if 2 * k == trials {
+        return Some(1.0);
+    }
+    let m = trials as f64;
+    // ln P(X = k) = ln C(m, k) − m ln 2.
+    let ln_choose: f64 = (1..=k)
+        .map(|i| ((m - k as f64 + i as f64) / i as f64).ln())
+        .sum();
+    let ln_top = ln_choose - m * std::f64::consts::LN_2;
+    // Σ_{i ≤ k} P(X = i)/P(X = k): the ratio of consecutive terms is i/(m − i + 1) < 1.
+    let mut term = 1.0_f64;
+    let mut relative = 1.0_f64;
+    let mut i = k;
+    while i > 0 {
+        term *= i as f64 / (m - i as f64 + 1.0);
+        relative += term;
+        if term < 1e-17 * relative {
+            break;
+        }
+        i -= 1;
+    }
+    Some((2.0 * (ln_top + relative.ln()).exp()).min(1.0))
+}
+
 fn check_finite(what: &'static str, values: &[f64]) -> Result<(), StatsError> {
     match values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         Some((index, &value)) => Err(StatsError::NonFinite { what, index, value }),
@@ -228,6 +264,23 @@ pub fn relative_frobenius(a: &DMatrix<f64>, b: &DMatrix<f64>) -> Result<f64, Sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_test_known_values() {
+        // m = 10, k = 2: 2·(1 + 10 + 45)/1024.
+        assert!((sign_test_p(2, 10).unwrap() - 0.109375).abs() < 1e-15);
+        assert!((sign_test_p(8, 10).unwrap() - 0.109375).abs() < 1e-15);
+        assert_eq!(sign_test_p(5, 10), Some(1.0));
+        assert_eq!(sign_test_p(0, 1), Some(1.0));
+        // m = 20, k = 3: 2·(1 + 20 + 190 + 1140)/2^20 = 0.0025768280029296875.
+        assert!((sign_test_p(3, 20).unwrap() - 0.0025768280029296875).abs() < 1e-17);
+        assert_eq!(sign_test_p(1, 0), None);
+        // Large m stays finite and tiny, never NaN.
+        let p = sign_test_p(400_000, 1_000_000).unwrap();
+        assert!((0.0..1e-300).contains(&p));
+        let p = sign_test_p(499_000, 1_000_000).unwrap();
+        assert!(p > 0.04 && p < 0.05, "{p}");
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol

@@ -161,6 +161,8 @@ pub mod code {
     pub const EMPTY_LIST: &str = "policy/empty-list";
     /// `features` is not a list of two different feature names.
     pub const INVALID_FEATURE_PAIR: &str = "policy/invalid-feature-pair";
+    /// `features` of an overlap metric or `support` is empty or names a feature twice.
+    pub const INVALID_SCOPE: &str = "policy/invalid-scope";
     /// A threshold lies outside the range its metric can take.
     pub const THRESHOLD_OUT_OF_RANGE: &str = "policy/threshold-out-of-range";
     /// A setting (`harm`, `ridge`, `info_ridge`) lies outside its valid range.
@@ -220,6 +222,7 @@ pub mod code {
         NON_FINITE_NUMBER,
         EMPTY_LIST,
         INVALID_FEATURE_PAIR,
+        INVALID_SCOPE,
         THRESHOLD_OUT_OF_RANGE,
         OUT_OF_RANGE,
         OP_DIRECTION,

@@ -79,6 +79,14 @@ pub enum EvaluateError {
         first: String,
         second: String,
     },
+    #[error(
+        "rule '{rule}': the analysis of bucket '{bucket}' has no overlap for the scope [{scope}]; analyse with the policy's scopes"
+    )]
+    ScopeNotAnalysed {
+        rule: String,
+        bucket: String,
+        scope: String,
+    },
     #[error("metric {metric} of bucket '{bucket}' is not a finite number ({value})")]
     NonFiniteMetric {
         metric: Metric,
@@ -126,6 +134,8 @@ pub enum FindingKind {
     WaiverExpired,
     /// An active waiver that waived nothing (warn).
     WaiverUnused,
+    /// No rule could be evaluated on any bucket: the gate checked nothing (deny).
+    NothingChecked,
 }
 
 impl FindingKind {
@@ -135,6 +145,7 @@ impl FindingKind {
             FindingKind::RequiredBucket => "required-bucket",
             FindingKind::WaiverExpired => "waiver-expired",
             FindingKind::WaiverUnused => "waiver-unused",
+            FindingKind::NothingChecked => "nothing-checked",
         }
     }
 }
@@ -178,6 +189,10 @@ pub struct Evidence {
     pub audited: Option<u64>,
     /// `NAME@V` compared against, for drift metrics.
     pub baseline: Option<String>,
+    /// The scope S the overlap value is about (the rule's `features:` or the bucket's default
+    /// scope), for overlap metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
     /// Why the value is missing or counted as worst, in words.
     pub note: Option<String>,
 }
@@ -192,6 +207,9 @@ pub struct Finding {
     pub bucket: String,
     pub metric: Option<Metric>,
     pub features: Option<[String; 2]>,
+    /// The features a scoped overlap rule or a `support` rule is about (DESIGN §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
     pub intervention: Option<String>,
     pub arm: Option<String>,
     pub outcome: Outcome,
@@ -220,6 +238,12 @@ impl Finding {
         };
         if let Some([a, b]) = &self.features {
             format!("{metric}({a}, {b})")
+        } else if let Some(scope) = &self.scope {
+            if metric == Metric::Support {
+                format!("{metric}({})", scope.join(", "))
+            } else {
+                format!("{metric}[{}]", scope.join(", "))
+            }
         } else if let Some(i) = &self.intervention {
             format!("{metric}({i})")
         } else if let Some(a) = &self.arm {
@@ -234,6 +258,15 @@ impl Finding {
         let rule = self.rule.as_deref().unwrap_or("");
         let extra = match (&self.features, &self.intervention, &self.arm) {
             (Some([a, b]), _, _) => format!("/{a},{b}"),
+            _ if self.scope.is_some() => format!(
+                "/{}",
+                self.scope
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             (_, Some(i), _) => format!("/{i}"),
             (_, _, Some(a)) => format!("/{a}"),
             _ => String::new(),
@@ -387,6 +420,7 @@ pub fn evaluate(policy: &Policy, input: &GateInput<'_>) -> Result<Evaluation, Ev
             bucket: spec.name.value.clone(),
             metric: None,
             features: None,
+            scope: None,
             intervention: None,
             arm: None,
             outcome: Outcome::Fail,
@@ -433,6 +467,13 @@ pub fn evaluate(policy: &Policy, input: &GateInput<'_>) -> Result<Evaluation, Ev
                 findings.push(finding);
             }
         }
+    }
+
+    let checked = findings
+        .iter()
+        .any(|f| f.kind == FindingKind::Rule && f.outcome != Outcome::NoData);
+    if !checked {
+        findings.push(nothing_checked_finding(policy, &dataset));
     }
 
     let mut waivers = Vec::new();
@@ -562,11 +603,11 @@ fn check_inputs(policy: &Policy, input: &GateInput<'_>) -> Result<(), EvaluateEr
 
     let dataset = format!("{}@{}", input.analysis.dataset, input.analysis.version);
     for rule in &policy.rules {
-        for feature in rule.feature_pair().into_iter().flatten() {
+        for feature in rule.feature_names().into_iter().flatten() {
             if !input.analysis.features.iter().any(|f| f.name == feature) {
                 return Err(EvaluateError::UnknownFeature {
                     rule: rule.id.value.clone(),
-                    feature: feature.to_owned(),
+                    feature,
                     dataset,
                 });
             }
@@ -588,6 +629,7 @@ enum Value {
 #[derive(Debug, Clone, PartialEq)]
 struct Measurement {
     features: Option<[String; 2]>,
+    scope: Option<Vec<String>>,
     intervention: Option<String>,
     arm: Option<String>,
     value: Value,
@@ -598,6 +640,7 @@ impl Measurement {
     fn of(value: Value, evidence: Evidence) -> Self {
         Self {
             features: None,
+            scope: None,
             intervention: None,
             arm: None,
             value,
@@ -616,12 +659,28 @@ fn measure(
     let features = rule
         .feature_pair()
         .map(|[a, b]| [a.to_owned(), b.to_owned()]);
+    let scope = rule.scope();
     let Some(b) = data else {
-        let mut m = Measurement::of(
-            Value::Missing("no comparisons in this bucket".into()),
-            Evidence::default(),
-        );
+        let missing = || {
+            Measurement::of(
+                Value::Missing("no comparisons in this bucket".into()),
+                Evidence::default(),
+            )
+        };
+        if metric.kind() == MetricKind::Feature {
+            return Ok(rule
+                .feature_names()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| Measurement {
+                    scope: Some(vec![f]),
+                    ..missing()
+                })
+                .collect());
+        }
+        let mut m = missing();
         m.features = features;
+        m.scope = scope;
         m.arm = rule.arm.as_ref().map(|a| a.value.clone());
         return Ok(vec![m]);
     };
@@ -629,9 +688,31 @@ fn measure(
         n: b.n,
         ..Evidence::default()
     };
+    // Overlap metrics read the rule's scope, or the bucket's default scope (its present features).
+    let overlap = match &scope {
+        Some(scope) => {
+            b.scoped_overlap(scope)
+                .cloned()
+                .ok_or_else(|| EvaluateError::ScopeNotAnalysed {
+                    rule: rule.id.value.clone(),
+                    bucket: bucket.to_owned(),
+                    scope: scope.join(", "),
+                })?
+        }
+        None => b.default_overlap(),
+    };
     if metric.shows_weakest_direction() {
-        evidence.weakest_direction = Some(b.weakest_direction_words.clone());
-        evidence.unidentified = b.unidentified;
+        evidence.weakest_direction = Some(overlap.weakest_direction_words.clone());
+        evidence.unidentified = overlap.unidentified;
+    }
+    if metric.accepts_scope() {
+        evidence.scope = Some(overlap.features.clone());
+        if !overlap.absent.is_empty() {
+            evidence.note = Some(format!(
+                "absent in this bucket (support 0): {}",
+                overlap.absent.join(", ")
+            ));
+        }
     }
     let unidentified_or = |v: Option<f64>| v.map_or(Value::Worst("unidentified"), Value::Known);
 
@@ -640,16 +721,42 @@ fn measure(
             #[allow(clippy::cast_precision_loss)]
             let value = match metric {
                 Metric::N => Value::Known(b.n as f64),
-                Metric::LambdaMin => Value::Known(b.lambda_min),
-                Metric::ConditionNumber => unidentified_or(b.condition_number),
-                Metric::TotalInformation => Value::Known(b.total_information),
-                Metric::WorstSe => unidentified_or(b.worst_se),
+                Metric::LambdaMin => Value::Known(overlap.lambda_min),
+                Metric::ConditionNumber => unidentified_or(overlap.condition_number),
+                Metric::TotalInformation => Value::Known(overlap.total_information),
+                Metric::WorstSe => unidentified_or(overlap.worst_se),
                 Metric::MeanCurvature => Value::Known(b.mean_curvature),
-                Metric::GeometryLambdaMin => Value::Known(b.geometry_lambda_min),
-                _ => Value::Known(b.label_balance),
+                Metric::GeometryLambdaMin => Value::Known(overlap.geometry_lambda_min),
+                _ => b.label_balance.map_or_else(
+                    || {
+                        Value::Missing(
+                            "not applicable: the import fixed the orientation (every pair is chosen/rejected, L = 1)"
+                                .into(),
+                        )
+                    },
+                    Value::Known,
+                ),
             };
-            vec![Measurement::of(value, evidence)]
+            let mut m = Measurement::of(value, evidence);
+            m.scope = scope;
+            vec![m]
         }
+        MetricKind::Feature => rule
+            .feature_names()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
+                #[allow(clippy::cast_precision_loss)]
+                let value = b.support.get(&f).map_or_else(
+                    || Value::Missing(format!("feature '{f}' is not in the analysis")),
+                    |&c| Value::Known(c as f64),
+                );
+                Measurement {
+                    scope: Some(vec![f]),
+                    ..Measurement::of(value, evidence.clone())
+                }
+            })
+            .collect(),
         MetricKind::FeaturePair => {
             let [first, second] = features.clone().unwrap_or_default();
             let coverage = b.pairs.iter().find(|p| {
@@ -737,7 +844,12 @@ fn measure(
         }
     }
     out.sort_by(|a, b| {
-        (&a.features, &a.intervention, &a.arm).cmp(&(&b.features, &b.intervention, &b.arm))
+        (&a.features, &a.scope, &a.intervention, &a.arm).cmp(&(
+            &b.features,
+            &b.scope,
+            &b.intervention,
+            &b.arm,
+        ))
     });
     Ok(out)
 }
@@ -815,6 +927,7 @@ fn judge(rule: &Rule, bucket: &str, m: Measurement, waiver: Option<&Waiver>) -> 
         bucket: bucket.to_owned(),
         metric: Some(rule.metric.value),
         features: m.features,
+        scope: m.scope,
         intervention: m.intervention,
         arm: m.arm,
         outcome: Outcome::NoData,
@@ -869,6 +982,7 @@ fn no_bucket_finding(rule: &Rule, dataset: &str) -> Finding {
         bucket: "*".into(),
         metric: Some(rule.metric.value),
         features: None,
+        scope: None,
         intervention: None,
         arm: None,
         outcome: Outcome::NoData,
@@ -888,6 +1002,39 @@ fn no_bucket_finding(rule: &Rule, dataset: &str) -> Finding {
         ),
         line: rule.loc.line,
         column: rule.loc.column,
+    }
+}
+
+/// The gate evaluated no rule on any bucket (every finding "no data", or no rules): it checked
+/// nothing, which must never read as a pass (DESIGN §5).
+fn nothing_checked_finding(policy: &Policy, dataset: &str) -> Finding {
+    let message = if policy.rules.is_empty() {
+        format!("the policy has no rules: nothing was checked on {dataset}")
+    } else {
+        format!(
+            "no rule could be evaluated on any bucket of {dataset} (every finding is no-data): nothing was checked"
+        )
+    };
+    Finding {
+        kind: FindingKind::NothingChecked,
+        rule: None,
+        bucket: "*".into(),
+        metric: None,
+        features: None,
+        scope: None,
+        intervention: None,
+        arm: None,
+        outcome: Outcome::Fail,
+        severity: RuleSeverity::Deny,
+        op: None,
+        threshold: None,
+        value: None,
+        margin: None,
+        evidence: Evidence::default(),
+        waiver: None,
+        message,
+        line: policy.name.loc.line,
+        column: policy.name.loc.column,
     }
 }
 
@@ -924,6 +1071,7 @@ fn waiver_finding(policy: &Policy, w: &Waiver, state: WaiverState) -> Option<Fin
         bucket: w.bucket.value.clone(),
         metric: policy.rule(&w.rule.value).map(|r| r.metric.value),
         features: None,
+        scope: None,
         intervention: None,
         arm: None,
         outcome,

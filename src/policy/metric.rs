@@ -29,6 +29,7 @@ pub enum Metric {
     SecondMomentShift,
     WeakestDirectionAngle,
     MarginShift,
+    Support,
 }
 
 /// What a metric is measured on, which decides the extra keys a rule needs.
@@ -46,6 +47,8 @@ pub enum MetricKind {
     Audit,
     /// One value per bucket against the policy's `baseline`.
     Drift,
+    /// Needs `features: [f, …]`: one value per feature.
+    Feature,
 }
 
 /// Which side of a threshold is the good side for a metric.
@@ -91,7 +94,7 @@ impl fmt::Display for Range {
 
 impl Metric {
     /// Every metric, in documentation order.
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 18] = [
         Metric::N,
         Metric::LambdaMin,
         Metric::ConditionNumber,
@@ -109,6 +112,7 @@ impl Metric {
         Metric::SecondMomentShift,
         Metric::WeakestDirectionAngle,
         Metric::MarginShift,
+        Metric::Support,
     ];
 
     /// The name used in policy files and in every output format.
@@ -131,6 +135,7 @@ impl Metric {
             Metric::SecondMomentShift => "second_moment_shift",
             Metric::WeakestDirectionAngle => "weakest_direction_angle",
             Metric::MarginShift => "margin_shift",
+            Metric::Support => "support",
         }
     }
 
@@ -147,6 +152,7 @@ impl Metric {
             Metric::SecondMomentShift | Metric::WeakestDirectionAngle | Metric::MarginShift => {
                 MetricKind::Drift
             }
+            Metric::Support => MetricKind::Feature,
             _ => MetricKind::Bucket,
         }
     }
@@ -160,7 +166,8 @@ impl Metric {
             | Metric::GeometryLambdaMin
             | Metric::MinQuadrantShare
             | Metric::AcceptanceRate
-            | Metric::AuditPassRate => Better::Higher,
+            | Metric::AuditPassRate
+            | Metric::Support => Better::Higher,
             Metric::ConditionNumber
             | Metric::WorstSe
             | Metric::EffectiveCost
@@ -186,7 +193,8 @@ impl Metric {
             | Metric::TotalInformation
             | Metric::GeometryLambdaMin
             | Metric::EffectiveCost
-            | Metric::SecondMomentShift => closed(0.0, f64::INFINITY),
+            | Metric::SecondMomentShift
+            | Metric::Support => closed(0.0, f64::INFINITY),
             Metric::ConditionNumber => closed(1.0, f64::INFINITY),
             // 1/sqrt(n·λ_min) is positive; `worst_se <= 0` could never pass.
             Metric::WorstSe => Range {
@@ -218,9 +226,22 @@ impl Metric {
         )
     }
 
+    /// Overlap metrics that a rule may scope with `features: [...]`: evaluated on the scoped
+    /// information Î_{S·N} (DESIGN §5), every other feature a nuisance.
+    pub const fn accepts_scope(self) -> bool {
+        matches!(
+            self,
+            Metric::LambdaMin
+                | Metric::ConditionNumber
+                | Metric::TotalInformation
+                | Metric::WorstSe
+                | Metric::GeometryLambdaMin
+        )
+    }
+
     /// Whether values are counts (printed without decimals).
     pub const fn is_count(self) -> bool {
-        matches!(self, Metric::N)
+        matches!(self, Metric::N | Metric::Support)
     }
 
     /// One line for tool metadata (SARIF rule help, documentation).
@@ -245,6 +266,7 @@ impl Metric {
             Metric::SecondMomentShift => "relative Frobenius shift of the design second moment",
             Metric::WeakestDirectionAngle => "angle in degrees between the weakest directions",
             Metric::MarginShift => "Kolmogorov-Smirnov distance between the margin distributions",
+            Metric::Support => "comparisons of the bucket in which the feature varies",
         }
     }
 }

@@ -186,8 +186,9 @@ pub struct Rule {
     pub thresholds: Vec<BucketThreshold>,
     pub buckets: BucketSelection,
     pub severity: Located<RuleSeverity>,
-    /// For pair metrics, the two features as written (order does not matter when matching).
-    pub features: Option<Located<[Located<String>; 2]>>,
+    /// As written: for pair metrics exactly two features (order does not matter when matching);
+    /// for overlap metrics the scope S (DESIGN §5); for `support`, the features to check.
+    pub features: Option<Located<Vec<Located<String>>>>,
     /// For intervention metrics; `None` means every intervention used in the bucket.
     pub interventions: Option<Located<Vec<Located<String>>>>,
     /// For `arm_share`.
@@ -215,11 +216,30 @@ impl Rule {
             .map_or(self.threshold.value, |t| t.threshold.value)
     }
 
-    /// The pair of features, in the order written.
+    /// The pair of features of a pair metric, in the order written.
     pub fn feature_pair(&self) -> Option<[&str; 2]> {
+        if self.metric.value.kind() != MetricKind::FeaturePair {
+            return None;
+        }
+        match self.features.as_ref().map(|f| f.value.as_slice()) {
+            Some([a, b]) => Some([a.value.as_str(), b.value.as_str()]),
+            _ => None,
+        }
+    }
+
+    /// The scope of an overlap metric (`features:` on lambda_min, worst_se, …), as written.
+    pub fn scope(&self) -> Option<Vec<String>> {
+        if !self.metric.value.accepts_scope() {
+            return None;
+        }
+        self.feature_names()
+    }
+
+    /// Every feature named in `features:`, as written.
+    pub fn feature_names(&self) -> Option<Vec<String>> {
         self.features
             .as_ref()
-            .map(|f| [f.value[0].value.as_str(), f.value[1].value.as_str()])
+            .map(|f| f.value.iter().map(|x| x.value.clone()).collect())
     }
 }
 
@@ -302,6 +322,22 @@ impl Policy {
             })
             .collect();
         pairs.into_iter().collect()
+    }
+
+    /// Scopes the analysis must report overlap for (rules' `features:` on overlap metrics), each
+    /// sorted, without repeats.
+    pub fn scopes(&self) -> Vec<Vec<String>> {
+        let scopes: BTreeSet<Vec<String>> = self
+            .rules
+            .iter()
+            .filter_map(Rule::scope)
+            .map(|mut scope| {
+                scope.sort();
+                scope.dedup();
+                scope
+            })
+            .collect();
+        scopes.into_iter().collect()
     }
 
     /// The information target T_k for `bucket`: `worst_se <= ε` gives 1/ε²,
@@ -861,8 +897,15 @@ impl Parser<'_> {
                 p.severity(n)
             })
             .unwrap_or(Located::new(RuleSeverity::Deny, fields.loc));
+        let pair_metric = metric
+            .as_ref()
+            .is_some_and(|m| m.value.kind() == MetricKind::FeaturePair);
         let features = self.track(&mut broken, "features", fields.get("features"), |p, n| {
-            p.feature_pair(n)
+            if pair_metric {
+                p.feature_pair(n)
+            } else {
+                p.feature_list(n)
+            }
         });
         let interventions = self.track(
             &mut broken,
@@ -1083,11 +1126,41 @@ impl Parser<'_> {
         }
     }
 
-    fn feature_pair(&mut self, node: &Node) -> Option<Located<[Located<String>; 2]>> {
+    /// A scope or a list of features to check: at least one name, none twice.
+    fn feature_list(&mut self, node: &Node) -> Option<Located<Vec<Located<String>>>> {
+        let list = self.string_list(node, "features")?;
+        if list.value.is_empty() {
+            self.error(
+                code::INVALID_SCOPE,
+                list.loc,
+                "'features' is empty".into(),
+                Some(
+                    "name the features the rule is about, e.g. `features: [log_chars, refusal]`"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        let mut seen = BTreeSet::new();
+        for f in &list.value {
+            if !seen.insert(&f.value) {
+                self.error(
+                    code::INVALID_SCOPE,
+                    f.loc,
+                    format!("'features' names '{}' twice", f.value),
+                    Some("remove the repeat".into()),
+                );
+                return None;
+            }
+        }
+        Some(list)
+    }
+
+    fn feature_pair(&mut self, node: &Node) -> Option<Located<Vec<Located<String>>>> {
         let list = self.string_list(node, "features")?;
         let loc = list.loc;
         match <[Located<String>; 2]>::try_from(list.value) {
-            Ok(pair) if pair[0].value != pair[1].value => Some(Located::new(pair, loc)),
+            Ok(pair) if pair[0].value != pair[1].value => Some(Located::new(pair.into(), loc)),
             Ok(_) => {
                 self.error(
                     code::INVALID_FEATURE_PAIR,

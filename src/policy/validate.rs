@@ -255,12 +255,27 @@ impl Validator<'_> {
         let broken = |key: &str| rule.broken_keys.contains(&key);
         let id = &rule.id.value;
 
+        // `features` scopes an overlap metric or names the features `support` checks.
+        let takes_features = metric.accepts_scope() || kind == MetricKind::Feature;
+        if let (Some(features), false) = (&rule.features, takes_features) {
+            if kind != MetricKind::FeaturePair {
+                self.error(
+                    code::IRRELEVANT_KEY,
+                    features.loc,
+                    format!("'features' has no effect on metric {metric}"),
+                    Some(
+                        "remove it; 'features' is used by the pair metrics, support and the overlap metrics (lambda_min, condition_number, total_information, worst_se, geometry_lambda_min)"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        if let (Some(features), true) = (&rule.features, takes_features) {
+            for f in &features.value {
+                self.feature_reference(&f.value, f.loc);
+            }
+        }
         let irrelevant = [
-            (
-                "features",
-                rule.features.as_ref().map(|f| f.loc),
-                MetricKind::FeaturePair,
-            ),
             (
                 "interventions",
                 rule.interventions.as_ref().map(|i| i.loc),
@@ -271,7 +286,6 @@ impl Validator<'_> {
         for (key, loc, needs) in irrelevant {
             if let (Some(loc), true) = (loc, kind != needs) {
                 let users = match needs {
-                    MetricKind::FeaturePair => "min_quadrant_share and discordant_share",
                     MetricKind::Intervention => "acceptance_rate and effective_cost",
                     _ => "arm_share",
                 };
@@ -299,6 +313,12 @@ impl Validator<'_> {
                 }
                 None => {}
             },
+            MetricKind::Feature if rule.features.is_none() && !broken("features") => self.error(
+                code::MISSING_ARGUMENT,
+                rule.metric.loc,
+                format!("rule '{id}' uses {metric}, which needs the features to check"),
+                Some("add `features: [FEATURE, …]`".into()),
+            ),
             MetricKind::Intervention => {
                 if let Some(list) = &rule.interventions {
                     self.duplicates(

@@ -21,6 +21,7 @@ use crate::model::analysis::{
     ArmShare, AuditSummary, BucketAnalysis, FitMode, Quadrants, VersionAnalysis,
 };
 use crate::numerics::eigen::{is_identified, sym_eigen};
+use crate::numerics::scope::{clean_loadings, scoped_information};
 use crate::policy::evaluate::{Counts, FindingKind, RuleSummary, WaiverRef, WaiverStatus};
 use crate::policy::{Evaluation, Finding, GateVerdict, Metric, Outcome};
 use crate::report::design::{DesignSection, PlanSection};
@@ -188,8 +189,13 @@ pub struct BucketMetrics {
     pub worst_se: Option<f64>,
     pub mean_curvature: f64,
     pub geometry_lambda_min: f64,
-    pub label_balance: f64,
-    /// Eigenvalues of Î_k, ascending.
+    /// `None` when the import fixed the orientation (not applicable).
+    pub label_balance: Option<f64>,
+    /// The default scope (present features) the eigen-metrics are about.
+    pub scope: Vec<String>,
+    /// Features with support 0 in the bucket.
+    pub absent_features: Vec<String>,
+    /// Eigenvalues of Î_{S·N} on the scope, ascending (noise is exactly 0).
     pub eigenvalues: Vec<f64>,
     pub weakest_direction: Vec<Loading>,
     pub weakest_direction_words: String,
@@ -507,6 +513,8 @@ fn bucket_metrics(b: &BucketAnalysis) -> BucketMetrics {
         mean_curvature: b.mean_curvature,
         geometry_lambda_min: b.geometry_lambda_min,
         label_balance: b.label_balance,
+        scope: b.scope.clone(),
+        absent_features: b.absent_features.clone(),
         eigenvalues: b.eigenvalues.clone(),
         weakest_direction: loadings(&features, &values),
         weakest_direction_words: b.weakest_direction_words.clone(),
@@ -1024,13 +1032,27 @@ fn directions(
     for j in 0..d {
         mean[(j, j)] += analyzed.analysis.params.info_ridge;
     }
-    let eig = sym_eigen(&mean).map_err(|e| fail(e.to_string()))?;
+    // The directions live on the bucket's default scope (its present features), like its
+    // eigenvalues; absent features are reported on their own.
+    let scope: Vec<usize> = bucket
+        .scope
+        .iter()
+        .filter_map(|f| features.iter().position(|x| x == f))
+        .collect();
+    if scope.is_empty() {
+        return Ok(Vec::new());
+    }
+    let features: Vec<String> = scope.iter().map(|&j| features[j].clone()).collect();
+    let features = features.as_slice();
+    let scoped = scoped_information(&mean, &scope).map_err(|e| fail(e.to_string()))?;
+    let eig = sym_eigen(&scoped).map_err(|e| fail(e.to_string()))?;
     let lambda_max = bucket.lambda_max;
     (0..eig.dim())
         .map(|k| {
-            let vector = eig
-                .vector(k)
-                .ok_or_else(|| fail(format!("no eigenvector {k}")))?;
+            let vector = clean_loadings(
+                &eig.vector(k)
+                    .ok_or_else(|| fail(format!("no eigenvector {k}")))?,
+            );
             let eigenvalue = bucket
                 .eigenvalues
                 .get(k)

@@ -43,6 +43,9 @@ pub fn bucket(name: &str, n: u64, lambda_min: f64) -> BucketAnalysis {
     BucketAnalysis {
         bucket: name.to_owned(),
         n,
+        support: NamedValues(FEATURES.iter().map(|f| ((*f).to_owned(), n)).collect()),
+        absent_features: Vec::new(),
+        scope: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
         lambda_min,
         lambda_max,
         condition_number: (!unidentified).then(|| lambda_max / lambda_min),
@@ -60,7 +63,11 @@ pub fn bucket(name: &str, n: u64, lambda_min: f64) -> BucketAnalysis {
             ("hedging".into(), 0.0),
         ]),
         weakest_direction_words: "mostly +length −refusal".into(),
-        label_balance: 0.5,
+        label_balance: Some(0.5),
+        longer_share: None,
+        tie_share: None,
+        longer_p: None,
+        win_share: NamedValues(FEATURES.iter().map(|f| ((*f).to_owned(), 0.4)).collect()),
         arms: vec![
             ArmShare {
                 arm: "baseline".into(),
@@ -85,6 +92,7 @@ pub fn bucket(name: &str, n: u64, lambda_min: f64) -> BucketAnalysis {
             cost: 1.0,
             effective_cost: Some(1.0 / 0.75),
         }],
+        scoped: Vec::new(),
         fit: None,
     }
 }
@@ -109,7 +117,9 @@ pub fn analysis(buckets: Vec<BucketAnalysis>) -> VersionAnalysis {
             info_ridge: 0.0,
             fit: FitMode::Pooled,
             pairs: Vec::new(),
+            scopes: Vec::new(),
         },
+        fixed_orientation: false,
         fit: None,
         buckets,
     }

@@ -47,6 +47,7 @@ pub(super) fn render(eval: &Evaluation) -> String {
         FindingKind::RequiredBucket => "(required bucket)".to_owned(),
         FindingKind::WaiverExpired => "(waiver expired)".to_owned(),
         FindingKind::WaiverUnused => "(waiver unused)".to_owned(),
+        FindingKind::NothingChecked => "(nothing checked)".to_owned(),
     };
     let rule_width = eval
         .findings

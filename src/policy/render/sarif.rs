@@ -32,6 +32,11 @@ fn synthetic_rule(kind: FindingKind) -> Option<(&'static str, &'static str, &'st
             "A waiver waived no failing finding.",
             "warning",
         )),
+        FindingKind::NothingChecked => Some((
+            "overlap/nothing-checked",
+            "No rule could be evaluated on any bucket: the gate checked nothing.",
+            "error",
+        )),
     }
 }
 
