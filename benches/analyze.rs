@@ -4,6 +4,9 @@
 //!
 //! Run with `cargo bench --bench analyze`. The data are generated deterministically, streamed to a
 //! temporary CSV and imported once; the analysis is then timed three times with `--recompute`.
+//! With `ANALYZE_BENCH_BASELINE=/path/to/older/overlap`, that binary is timed on the same database
+//! in alternation (it must read the same schema version), and the ratio is printed: the issue-14
+//! target is the current binary within 10% of the one before it.
 
 use std::io::{BufWriter, Write};
 use std::process::Command;
@@ -64,7 +67,7 @@ fn main() {
             writeln!(f, "c{t},b{},{label},{}", t % BUCKETS, cells.join(",")).expect("write");
         }
     }
-    let run = |args: &[&str]| {
+    let run_with = |bin: &str, args: &[&str]| {
         let out = Command::new(bin)
             .arg("--db")
             .arg(&db)
@@ -79,29 +82,49 @@ fn main() {
         );
         out
     };
+    let run = |args: &[&str]| run_with(bin, args);
     run(&["init"]);
     let csv_arg = csv.to_string_lossy().to_string();
     run(&["dataset", "import", "bench", &csv_arg]);
+    let baseline = std::env::var("ANALYZE_BENCH_BASELINE").ok();
+    let analyze = ["analyze", "bench", "--recompute", "--format", "json"];
     let mut times = Vec::new();
+    let mut base_times = Vec::new();
     let mut peaks = Vec::new();
-    for _ in 0..3 {
+    // Alternating runs share whatever the machine is doing, so the ratio is fairer than two
+    // separate series.
+    for _ in 0..if baseline.is_some() { 7 } else { 3 } {
         let start = Instant::now();
-        let out = run(&["analyze", "bench", "--recompute", "--format", "json"]);
+        let out = run(&analyze);
         times.push(start.elapsed().as_secs_f64());
         peaks.push(peak_kb(&out.stderr).unwrap_or(0));
+        if let Some(base) = &baseline {
+            let start = Instant::now();
+            run_with(base, &analyze);
+            base_times.push(start.elapsed().as_secs_f64());
+        }
     }
     times.sort_by(f64::total_cmp);
+    base_times.sort_by(f64::total_cmp);
+    let median = |t: &[f64]| t[t.len() / 2];
     let peak = peaks.iter().max().copied().unwrap_or(0);
     println!("analyze 1,000,000 comparisons (d = {D}, {BUCKETS} buckets, pooled fit)");
     println!(
         "  wall: median {:.3} s (runs: {})   target ≤ 0.5 s",
-        times[1],
+        median(&times),
         times
             .iter()
             .map(|t| format!("{t:.3}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !base_times.is_empty() {
+        println!(
+            "  baseline binary: median {:.3} s; current/baseline = {:.3}   target ≤ 1.10",
+            median(&base_times),
+            median(&times) / median(&base_times)
+        );
+    }
     println!(
         "  peak memory: {:.1} MB   target ≤ 200 MB",
         peak as f64 / 1024.0

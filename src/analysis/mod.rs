@@ -1055,4 +1055,147 @@ mod tests {
             assert!((sum - &info.summed).abs().max() < 1e-9);
         }
     }
+    fn analyze_plain(info: &VersionInfo, d: &VersionData) -> Analyzed {
+        analyze(info, d, &RegistryView::default(), &params()).expect("analyze")
+    }
+
+    #[test]
+    fn absent_features_leave_the_default_scope_and_the_standard_errors_finite() {
+        let mut d = data(800);
+        // f1 never varies in bucket "a" (index 0) but does in "b".
+        for t in 0..d.len() {
+            if d.bucket[t] == 0 {
+                d.delta[t * 3 + 1] = 0.0;
+            }
+        }
+        let a = analyze_plain(&info(3), &d);
+        let (ba, bb) = (&a.analysis.buckets[0], &a.analysis.buckets[1]);
+        assert_eq!(ba.bucket, "a");
+        assert_eq!(ba.absent_features, ["f1"]);
+        assert_eq!(ba.scope, ["f0", "f2"]);
+        assert_eq!(ba.support.get("f1"), Some(&0));
+        assert_eq!(*ba.support.get("f0").unwrap(), ba.n);
+        assert!(!ba.unidentified, "present features are separable");
+        assert_eq!(ba.eigenvalues.len(), 2);
+        assert!(ba.weakest_direction.get("f1").is_none());
+        // On the default scope with an absent (zero) nuisance, Î_{S·N} is Î_SS: its λ_min is
+        // that of the 2×2 submatrix.
+        let info_a = &a.information[0];
+        let mean = &info_a.summed / info_a.n as f64;
+        let sub = submatrix(&mean, &[0, 2]).unwrap();
+        let reference = sym_eigen(&sub).unwrap().lambda_min();
+        assert!((ba.lambda_min - reference).abs() < 1e-12 * reference.max(1.0));
+        assert!(bb.absent_features.is_empty() && bb.scope.len() == 3);
+        // The pooled fit's standard errors are all finite: f1 varies in bucket b.
+        let fit = a.analysis.fit.as_ref().unwrap();
+        assert!(fit.se.iter().all(|(_, s)| s.is_some_and(f64::is_finite)));
+    }
+
+    #[test]
+    fn a_feature_that_never_varies_blanks_only_its_own_standard_error() {
+        let mut d = data(600);
+        for t in 0..d.len() {
+            d.delta[t * 3 + 2] = 0.0;
+        }
+        let a = analyze_plain(&info(3), &d);
+        let fit = a.analysis.fit.as_ref().unwrap();
+        assert_eq!(fit.se.get("f2"), Some(&None));
+        assert!(fit.se.get("f0").unwrap().is_some() && fit.se.get("f1").unwrap().is_some());
+        assert!(a.analysis.features[2].never_varies);
+    }
+
+    #[test]
+    fn a_requested_scope_treats_the_other_features_as_nuisances() {
+        let d = data(900);
+        let mut p = params();
+        p.scopes = vec![vec!["f2".into(), "f0".into()]];
+        let a = analyze(&info(3), &d, &RegistryView::default(), &p).expect("analyze");
+        for (b, info) in a.analysis.buckets.iter().zip(&a.information) {
+            let scoped = b
+                .scoped_overlap(&["f0".to_string(), "f2".to_string()])
+                .expect("scope reported");
+            assert_eq!(scoped.features, ["f0", "f2"]);
+            // Dense reference: (Î_{S·N})⁻¹ = [Î⁻¹]_SS for an invertible Î.
+            let mean = &info.summed / info.n as f64;
+            let inverse = mean.clone().try_inverse().unwrap();
+            let reference = submatrix(&inverse, &[0, 2]).unwrap().try_inverse().unwrap();
+            let lambda = sym_eigen(&reference).unwrap().lambda_min();
+            assert!((scoped.lambda_min - lambda).abs() < 1e-9 * lambda);
+            // A scope never has more information than its weights have alone.
+            let alone = sym_eigen(&submatrix(&mean, &[0, 2]).unwrap())
+                .unwrap()
+                .lambda_min();
+            assert!(scoped.lambda_min <= alone + 1e-12);
+        }
+        let mut bad = params();
+        bad.scopes = vec![vec!["nope".into()]];
+        assert!(analyze(&info(3), &d, &RegistryView::default(), &bad).is_err());
+    }
+
+    #[test]
+    fn an_unidentified_direction_reports_exact_zeros() {
+        let mut d = data(400);
+        for t in 0..d.len() {
+            d.delta[t * 3 + 2] = 2.0 * d.delta[t * 3];
+        }
+        let a = analyze_plain(&info(3), &d);
+        for b in &a.analysis.buckets {
+            assert!(b.unidentified);
+            assert_eq!(b.lambda_min, 0.0);
+            assert_eq!(b.total_information, 0.0);
+            assert_eq!(b.eigenvalues[0], 0.0);
+        }
+    }
+
+    #[test]
+    fn length_and_win_shares_count_the_preferred_side() {
+        // Two features: log_chars (a text map's length) and f1; labels alternate.
+        let mut i = info(2);
+        i.schema.features = vec!["log_chars".into(), "f1".into()];
+        i.schema.feature_map = Some("text-v1".into());
+        let rows = [
+            ([1.0, 1.0], 1),  // preferred longer, preferred larger f1
+            ([-1.0, 0.0], 0), // b preferred and b longer
+            ([0.0, -1.0], 1), // tie in length; preferred smaller f1
+            ([1.0, 1.0], 0),  // b preferred and b shorter
+            ([0.5, 2.0], 1),
+        ];
+        let mut d = VersionData {
+            d: 2,
+            buckets: vec!["x".into()],
+            arms: vec!["baseline".into()],
+            ..VersionData::default()
+        };
+        for (row, label) in rows {
+            d.delta.extend_from_slice(&row);
+            d.labels.push(label);
+            d.bucket.push(0);
+            d.arm.push(0);
+            d.group.push(crate::model::dataset::NO_GROUP);
+        }
+        let a = analyze_plain(&i, &d);
+        let b = &a.analysis.buckets[0];
+        assert_eq!(b.longer_share, Some(3.0 / 5.0));
+        assert_eq!(b.tie_share, Some(1.0 / 5.0));
+        assert_eq!(b.longer_p, sign_test_p(3, 4));
+        assert_eq!(b.win_share.get("log_chars"), Some(&(3.0 / 5.0)));
+        assert_eq!(b.win_share.get("f1"), Some(&(2.0 / 5.0)));
+        assert!(
+            b.label_balance.is_some(),
+            "labels vary: the orientation is not fixed"
+        );
+        assert!(!a.analysis.fixed_orientation);
+
+        // Every label 1 from a text import: the orientation was fixed by the layout.
+        d.labels = vec![1; 5];
+        let a = analyze_plain(&i, &d);
+        assert!(a.analysis.fixed_orientation);
+        assert_eq!(a.analysis.buckets[0].label_balance, None);
+        // Not a text import: no length shares.
+        let mut plain = i.clone();
+        plain.schema.feature_map = None;
+        let a = analyze_plain(&plain, &d);
+        assert_eq!(a.analysis.buckets[0].longer_share, None);
+        assert!(a.analysis.buckets[0].label_balance.is_some());
+    }
 }
