@@ -160,3 +160,34 @@ fn hh_rlhf_harmless_test() {
     assert!((0.35..=0.55).contains(&share_longer), "{share_longer}");
     assert!(refusal_higher_on_chosen > refusal_higher_on_rejected);
 }
+
+/// `text-v1` is frozen: the SHA-256 of every feature value (f64 bits, little-endian; side a then
+/// side b, line by line) of the HH-RLHF harmless test file, computed before any later map shared
+/// its code. A refactor that changes one bit of one value of `text-v1` fails here.
+#[test]
+fn text_v1_values_on_hh_are_pinned() {
+    use sha2::{Digest, Sha256};
+    let path = Path::new(HH_PATH);
+    if !path.exists() {
+        eprintln!("note: {HH_PATH} is absent; skipping the text-v1 pin");
+        return;
+    }
+    let reader = BufReader::new(GzDecoder::new(File::open(path).expect("open data")));
+    let mut hasher = Sha256::new();
+    for line in reader.lines() {
+        let pair = parse_line(&line.expect("read line")).expect("every HH line parses");
+        for response in [&pair.response_a, &pair.response_b] {
+            for value in text_v1::features(&pair.prompt, response) {
+                hasher.update(value.to_bits().to_le_bytes());
+            }
+        }
+    }
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, TEXT_V1_HH_DIGEST);
+}
+
+const TEXT_V1_HH_DIGEST: &str = "d8b546d94f68f83ac5f9bb7d8d24556ce4302508efef549a9cfc91b025877c9f";

@@ -11,6 +11,7 @@
 //! positions), and knows nothing of storage, registries or scales.
 
 pub mod pairs;
+mod scan;
 pub mod text_v1;
 
 pub use pairs::{FieldIssue, PairOptions, TextPair, parse_pair};
