@@ -53,7 +53,31 @@ fn hh_rlhf_import_analyze_gate() {
         .output()
         .expect("show");
     let s: Value = serde_json::from_slice(&show.stdout).expect("json");
-    assert_eq!(s["schema"]["feature_map"], "text-v1");
+    // text-v2 is the default map: one length feature, no log_words.
+    assert_eq!(s["schema"]["feature_map"], "text-v2");
+    let schema: Vec<&str> = s["schema"]["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f.as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            "log_chars",
+            "list_items",
+            "headings",
+            "code_blocks",
+            "emphasis",
+            "refusal",
+            "disclaimer",
+            "hedging",
+            "apology",
+            "compliance",
+            "questions",
+            "links"
+        ]
+    );
     assert_eq!(s["label_balance"], 1.0, "chosen is always side a");
 
     let out = overlap(dir.path())
@@ -176,4 +200,154 @@ fn pair_shapes_and_validation() {
         .expect("import");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--input pairs"));
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// Runs `dataset import NAME FILE --input pairs ARGS --format json`.
+fn import_pairs(dir: &Path, name: &str, file: &str, args: &[&str]) -> std::process::Output {
+    overlap(dir)
+        .args([
+            "dataset", "import", name, file, "--input", "pairs", "--format", "json",
+        ])
+        .args(args)
+        .output()
+        .expect("import")
+}
+
+fn schema_of(dir: &Path, dataset: &str) -> (Value, Vec<String>) {
+    let show = overlap(dir)
+        .args(["dataset", "show", dataset, "--format", "json"])
+        .output()
+        .expect("show");
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    let s: Value = serde_json::from_slice(&show.stdout).expect("json");
+    let features = s["schema"]["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f.as_str().expect("name").to_string())
+        .collect();
+    (s["schema"]["feature_map"].clone(), features)
+}
+
+/// The datasets that exist (by `dataset list --format json`).
+fn dataset_count(dir: &Path) -> usize {
+    let out = overlap(dir)
+        .args(["dataset", "list", "--format", "json"])
+        .output()
+        .expect("list");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_array().map_or(0, Vec::len)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const TWO_PAIRS: &str = concat!(
+    "{\"prompt\":\"q\",\"chosen\":\"Sure, **here** it is: https://x.org\",\"rejected\":\"I can't, sorry.\"}\n",
+    "{\"prompt\":\"q\",\"chosen\":\"I might not know. Why?\",\"rejected\":\"Yes.\\n- a\\n- b\"}\n",
+);
+
+#[test]
+fn feature_map_choice_and_its_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    overlap(d).arg("init").assert().success();
+    write(d, "two.jsonl", TWO_PAIRS);
+
+    let out = import_pairs(d, "v2", "two.jsonl", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (map, features) = schema_of(d, "v2");
+    assert_eq!(map, "text-v2");
+    assert_eq!(features.len(), 12);
+    assert!(features.contains(&"emphasis".to_string()));
+    assert!(!features.contains(&"log_words".to_string()));
+
+    let out = import_pairs(d, "v1", "two.jsonl", &["--feature-map", "text-v1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (map, features) = schema_of(d, "v1");
+    assert_eq!(map, "text-v1");
+    assert_eq!(
+        features,
+        [
+            "log_chars",
+            "log_words",
+            "list_items",
+            "headings",
+            "code_blocks",
+            "refusal",
+            "disclaimer",
+            "hedging",
+            "apology",
+            "questions",
+            "links"
+        ]
+    );
+
+    // An unknown map names the available ones; nothing is written.
+    let out = import_pairs(d, "v9", "two.jsonl", &["--feature-map", "text-v9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown feature map 'text-v9' (available: text-v1, text-v2)"),
+        "{}",
+        stderr(&out)
+    );
+    // --feature-map means nothing for explicit feature records.
+    write(
+        d,
+        "rec.jsonl",
+        "{\"id\":\"r1\",\"a\":{\"features\":{\"x\":1}},\"b\":{\"features\":{\"x\":0}},\"label\":1}\n",
+    );
+    let out = overlap(d)
+        .args([
+            "dataset",
+            "import",
+            "rec",
+            "rec.jsonl",
+            "--feature-map",
+            "text-v1",
+        ])
+        .output()
+        .expect("import");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--feature-map applies to text pairs only"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(dataset_count(d), 2);
+
+    // The schema is frozen at version 1: a later version through another map is refused, in
+    // either direction, and the dataset keeps one version.
+    write(
+        d,
+        "more.jsonl",
+        "{\"prompt\":\"q\",\"chosen\":\"Okay.\",\"rejected\":\"No?\"}\n",
+    );
+    let out = import_pairs(d, "v1", "more.jsonl", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("this dataset's features come from feature map 'text-v1', the input uses feature map 'text-v2'"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    let out = import_pairs(d, "v2", "more.jsonl", &["--feature-map", "text-v1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("feature map 'text-v2', the input uses feature map 'text-v1'"));
+    // The same map is accepted as version 2.
+    let out = import_pairs(d, "v1", "more.jsonl", &["--feature-map", "text-v1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["version"], 2);
 }

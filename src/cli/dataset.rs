@@ -15,6 +15,7 @@ use crate::ingest::{
 use crate::model::digest::row_fingerprint;
 use crate::model::{DatasetRef, Name};
 use crate::storage::{ImportOutcome, NewVersion, Store, VersionInfo};
+use crate::textmap::FeatureMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputArg {
@@ -43,9 +44,10 @@ pub enum DatasetCommand {
         drop_ties: bool,
         #[arg(long)]
         note: Option<String>,
-        /// Text pairs: the built-in feature map.
-        #[arg(long, default_value = "text-v1")]
-        map: String,
+        /// Text pairs: the built-in feature map, `text-v2` (the default) or `text-v1` (see
+        /// docs/features.md).
+        #[arg(long, alias = "map", value_name = "MAP")]
+        feature_map: Option<String>,
         /// Text pairs: the field holding the bucket.
         #[arg(long)]
         bucket_field: Option<String>,
@@ -292,7 +294,7 @@ pub fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             scales,
             drop_ties,
             note,
-            map,
+            feature_map,
             bucket_field,
             group_field,
             format,
@@ -306,13 +308,18 @@ pub fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     anyhow!("cannot tell the format of '{file}' from its name: pass --input jsonl|csv|pairs")
                 })?,
             };
-            if format_in == InputFormat::Pairs && map != "text-v1" {
-                bail!("unknown feature map '{map}' (available: text-v1)");
-            }
+            let feature_map = match (&feature_map, format_in) {
+                (None, _) => FeatureMap::default(),
+                (Some(map), InputFormat::Pairs) => FeatureMap::from_name(map)?,
+                (Some(_), _) => bail!(
+                    "--feature-map applies to text pairs only: pass --input pairs, or drop --feature-map"
+                ),
+            };
             let opts = ImportOptions {
                 format: format_in,
                 scales: read_scales(&scales)?,
                 drop_ties,
+                feature_map,
                 bucket_field,
                 group_field,
             };

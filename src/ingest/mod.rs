@@ -32,6 +32,7 @@ use crate::model::{Comparison, FeatureSchema, FeatureValues, ScaleSource};
 use crate::storage::{
     Finished, ImportFailure, ImportOutcome, NewVersion, StorageError, Store, VersionInfo,
 };
+use crate::textmap::FeatureMap;
 
 /// Input formats of `dataset import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +57,27 @@ pub struct ImportOptions {
     pub format: InputFormat,
     pub scales: Option<ScaleChoice>,
     pub drop_ties: bool,
+    /// Text pairs only: the built-in map that computes the features.
+    pub feature_map: FeatureMap,
     /// Text pairs only: the field carrying the bucket / group.
     pub bucket_field: Option<String>,
     pub group_field: Option<String>,
+}
+
+impl ImportOptions {
+    /// The defaults of `dataset import` for `format`: RMS scales, ties rejected, `text-v2`, every
+    /// feature kept, the `bucket` and `group` fields.
+    #[must_use]
+    pub fn new(format: InputFormat) -> Self {
+        ImportOptions {
+            format,
+            scales: None,
+            drop_ties: false,
+            feature_map: FeatureMap::default(),
+            bucket_field: None,
+            group_field: None,
+        }
+    }
 }
 
 /// State of a registered intervention as imports see it.
@@ -680,7 +699,7 @@ fn parse_into(
                 bucket_field: Some(opts.bucket_field.clone().unwrap_or_else(|| "bucket".into())),
                 group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
             };
-            pairs::read(input, &options, v, &mut emit)?
+            pairs::read(input, &options, opts.feature_map, v, &mut emit)?
         }
     }
     if !batch.is_empty() && v.problems.is_empty() {

@@ -7,20 +7,19 @@ use std::sync::Arc;
 use super::jsonl::for_each_object;
 use super::record::{RawFeatures, RawLabel, RawRecord};
 use super::{ImportError, Validator};
-use crate::textmap::{PairOptions, parse_pair, text_v1};
+use crate::textmap::{FeatureMap, PairOptions, parse_pair};
 
 pub(crate) fn read<'a>(
     input: Box<dyn BufRead + Send>,
     options: &PairOptions,
+    map: FeatureMap,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    v.set_feature_map(text_v1::MAP_NAME);
-    let names: Vec<String> = text_v1::FEATURE_NAMES
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    v.set_feature_map(map.name());
+    let names: Vec<String> = map.feature_names().iter().map(|s| s.to_string()).collect();
     v.declare_features(&names);
+    let names_len = names.len();
     let shared: Arc<[String]> = names.into();
     for_each_object(input, v, |v, line, obj| {
         let pair = match parse_pair(&obj, options) {
@@ -32,8 +31,10 @@ pub(crate) fn read<'a>(
                 return Ok(());
             }
         };
-        let a = text_v1::features(&pair.prompt, &pair.response_a);
-        let b = text_v1::features(&pair.prompt, &pair.response_b);
+        let mut a = Vec::with_capacity(names_len);
+        map.features_into(&pair.prompt, &pair.response_a, &mut a);
+        let mut b = Vec::with_capacity(names_len);
+        map.features_into(&pair.prompt, &pair.response_b, &mut b);
         let raw = RawRecord {
             // Public pair files often carry no id: the line number is stable for a given file.
             id: Some(pair.id.unwrap_or_else(|| format!("line-{line}"))),
@@ -50,8 +51,8 @@ pub(crate) fn read<'a>(
             b_intervention: pair.b_intervention,
             features: RawFeatures::Sides {
                 names: shared.clone(),
-                a: a.to_vec(),
-                b: b.to_vec(),
+                a,
+                b,
             },
             prompt: Some(pair.prompt),
             a_text: Some(pair.response_a),

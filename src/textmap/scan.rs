@@ -232,7 +232,7 @@ pub(super) fn phrase_lists() -> [(Category, &'static [&'static str]); 5] {
 
 /// Every spelling of `phrase` with its apostrophes replaced by one variant (all apostrophes of a
 /// phrase take the same variant: mixed quotes inside one short phrase do not occur in practice).
-fn expand_apostrophes(phrase: &str) -> Vec<String> {
+pub(super) fn expand_apostrophes(phrase: &str) -> Vec<String> {
     if !phrase.contains('\'') {
         return vec![phrase.to_owned()];
     }
@@ -430,7 +430,7 @@ pub(super) fn count_citations(text: &str, code_ranges: &[(usize, usize)]) -> usi
         .count()
 }
 
-fn is_word_char(c: char) -> bool {
+pub(super) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
