@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::output::{Format, num, print_json, progress_bar, table};
 use super::{Context, Outcome};
 use crate::ingest::{
-    self, ImportError, ImportOptions, InputFormat, InterventionState, ScaleChoice,
+    self, FeatureSelection, ImportError, ImportOptions, InputFormat, InterventionState, ScaleChoice,
 };
 use crate::model::digest::row_fingerprint;
 use crate::model::{DatasetRef, Name};
@@ -48,6 +48,18 @@ pub enum DatasetCommand {
         /// docs/features.md).
         #[arg(long, alias = "map", value_name = "MAP")]
         feature_map: Option<String>,
+        /// Keep only these features (comma-separated; the schema keeps the input's order). Chosen at
+        /// version 1: later versions must end up with the same features.
+        #[arg(
+            long,
+            value_name = "NAME,…",
+            value_delimiter = ',',
+            conflicts_with = "exclude_features"
+        )]
+        features: Option<Vec<String>>,
+        /// Drop these features (comma-separated) and keep every other one.
+        #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+        exclude_features: Option<Vec<String>>,
         /// Text pairs: the field holding the bucket.
         #[arg(long)]
         bucket_field: Option<String>,
@@ -295,6 +307,8 @@ pub fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             drop_ties,
             note,
             feature_map,
+            features,
+            exclude_features,
             bucket_field,
             group_field,
             format,
@@ -320,6 +334,11 @@ pub fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 scales: read_scales(&scales)?,
                 drop_ties,
                 feature_map,
+                selection: match (features, exclude_features) {
+                    (Some(keep), _) => Some(FeatureSelection::Keep(keep)),
+                    (None, Some(drop)) => Some(FeatureSelection::Exclude(drop)),
+                    (None, None) => None,
+                },
                 bucket_field,
                 group_field,
             };

@@ -16,7 +16,7 @@ mod scan;
 pub mod text_v1;
 pub mod text_v2;
 
-pub use pairs::{FieldIssue, PairOptions, TextPair, parse_pair};
+pub use pairs::{FieldIssue, PairOptions, TextPair, UserFeatures, parse_pair};
 
 /// A built-in, versioned text feature map (`docs/features.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
