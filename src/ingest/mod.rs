@@ -5,6 +5,8 @@
 //! the feature set, interventions, duplicate ids); every problem is collected with file, line and
 //! field. Rows go to the store while no problem has been seen, and any problem rolls the whole import
 //! back, so bad input never half-lands and memory stays flat (the file is never held). No SQL here.
+//! The first version's schema is the input's features (for text pairs: the map's, then the pairs'
+//! own), narrowed by an optional [`FeatureSelection`]; later versions must match it.
 
 mod candidates;
 mod csv_input;

@@ -22,7 +22,7 @@
 //!
 //! Every problem of the line is collected (a `Vec<FieldIssue>`, in a fixed field order), never only
 //! the first. This module must not decode raw text, do I/O or compute features: the importer owns
-//! line numbers and positions, and [`crate::textmap::text_v1`] owns features.
+//! line numbers and positions, and the feature maps ([`crate::textmap::FeatureMap`]) own features.
 
 use serde_json::{Map, Value};
 
