@@ -10,11 +10,12 @@ use serde::Serialize;
 use super::output::{Format, num, print_json, progress_bar, table};
 use super::{Context, Outcome};
 use crate::ingest::{
-    self, ImportError, ImportOptions, InputFormat, InterventionState, ScaleChoice,
+    self, FeatureSelection, ImportError, ImportOptions, InputFormat, InterventionState, ScaleChoice,
 };
 use crate::model::digest::row_fingerprint;
 use crate::model::{DatasetRef, Name};
 use crate::storage::{ImportOutcome, NewVersion, Store, VersionInfo};
+use crate::textmap::FeatureMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputArg {
@@ -43,9 +44,22 @@ pub enum DatasetCommand {
         drop_ties: bool,
         #[arg(long)]
         note: Option<String>,
-        /// Text pairs: the built-in feature map.
-        #[arg(long, default_value = "text-v1")]
-        map: String,
+        /// Text pairs: the built-in feature map, `text-v2` (the default) or `text-v1` (see
+        /// docs/features.md).
+        #[arg(long, alias = "map", value_name = "MAP")]
+        feature_map: Option<String>,
+        /// Keep only these features (comma-separated; the schema keeps the input's order). Chosen at
+        /// version 1: later versions must end up with the same features.
+        #[arg(
+            long,
+            value_name = "NAME,…",
+            value_delimiter = ',',
+            conflicts_with = "exclude_features"
+        )]
+        features: Option<Vec<String>>,
+        /// Drop these features (comma-separated) and keep every other one.
+        #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+        exclude_features: Option<Vec<String>>,
         /// Text pairs: the field holding the bucket.
         #[arg(long)]
         bucket_field: Option<String>,
@@ -292,7 +306,9 @@ pub fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             scales,
             drop_ties,
             note,
-            map,
+            feature_map,
+            features,
+            exclude_features,
             bucket_field,
             group_field,
             format,
@@ -306,13 +322,23 @@ pub fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     anyhow!("cannot tell the format of '{file}' from its name: pass --input jsonl|csv|pairs")
                 })?,
             };
-            if format_in == InputFormat::Pairs && map != "text-v1" {
-                bail!("unknown feature map '{map}' (available: text-v1)");
-            }
+            let feature_map = match (&feature_map, format_in) {
+                (None, _) => FeatureMap::default(),
+                (Some(map), InputFormat::Pairs) => FeatureMap::from_name(map)?,
+                (Some(_), _) => bail!(
+                    "--feature-map applies to text pairs only: pass --input pairs, or drop --feature-map"
+                ),
+            };
             let opts = ImportOptions {
                 format: format_in,
                 scales: read_scales(&scales)?,
                 drop_ties,
+                feature_map,
+                selection: match (features, exclude_features) {
+                    (Some(keep), _) => Some(FeatureSelection::Keep(keep)),
+                    (None, Some(drop)) => Some(FeatureSelection::Exclude(drop)),
+                    (None, None) => None,
+                },
                 bucket_field,
                 group_field,
             };

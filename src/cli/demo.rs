@@ -87,13 +87,7 @@ fn import_file(store: &mut Store, ctx: &Context, path: &Path, note: &str) -> Res
         actor: &ctx.actor,
         now: &now,
     };
-    let opts = ImportOptions {
-        format: InputFormat::Jsonl,
-        scales: None,
-        drop_ties: false,
-        bucket_field: None,
-        group_field: None,
-    };
+    let opts = ImportOptions::new(InputFormat::Jsonl);
     let report = ingest::import(
         store,
         "demo",

@@ -15,6 +15,7 @@ use super::{
     csv_input, jsonl, pairs,
 };
 use crate::model::{Comparison, FeatureSchema};
+use crate::textmap::FeatureMap;
 
 /// Reads every candidate of `input` in file order. The `label` of a returned comparison carries no
 /// meaning (candidates are unlabeled); a label in the file is ignored.
@@ -46,7 +47,14 @@ pub fn read_candidates(
                 bucket_field: Some("bucket".into()),
                 group_field: Some("group".into()),
             };
-            pairs::read(input, &options, &mut v, &mut emit)?
+            // Candidates are featurized by the version's own map; a version whose features do not
+            // come from a built-in map gets the default, and `check_schema_match` says why not.
+            let map = schema
+                .feature_map
+                .as_deref()
+                .and_then(|name| FeatureMap::from_name(name).ok())
+                .unwrap_or_default();
+            pairs::read(input, &options, map, &mut v, &mut emit)?
         }
     }
     check_schema_match(&mut v, schema);

@@ -238,6 +238,7 @@ pub(crate) fn read<'a>(
             match (a, b) {
                 (Some(a), Some(b)) => RawFeatures::Sides {
                     names: names.clone(),
+                    fields: ["a.features", "b.features"],
                     a,
                     b,
                 },

@@ -182,6 +182,7 @@ fn sides(
     }
     Some(RawFeatures::Sides {
         names: Arc::from(names),
+        fields: ["a.features", "b.features"],
         a: a.iter().map(|(_, x)| *x).collect(),
         b: b_values,
     })

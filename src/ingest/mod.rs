@@ -5,6 +5,8 @@
 //! the feature set, interventions, duplicate ids); every problem is collected with file, line and
 //! field. Rows go to the store while no problem has been seen, and any problem rolls the whole import
 //! back, so bad input never half-lands and memory stays flat (the file is never held). No SQL here.
+//! The first version's schema is the input's features (for text pairs: the map's, then the pairs'
+//! own), narrowed by an optional [`FeatureSelection`]; later versions must match it.
 
 mod candidates;
 mod csv_input;
@@ -32,6 +34,7 @@ use crate::model::{Comparison, FeatureSchema, FeatureValues, ScaleSource};
 use crate::storage::{
     Finished, ImportFailure, ImportOutcome, NewVersion, StorageError, Store, VersionInfo,
 };
+use crate::textmap::FeatureMap;
 
 /// Input formats of `dataset import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +59,62 @@ pub struct ImportOptions {
     pub format: InputFormat,
     pub scales: Option<ScaleChoice>,
     pub drop_ties: bool,
+    /// Text pairs only: the built-in map that computes the features.
+    pub feature_map: FeatureMap,
+    /// Which of the input's features the first version's schema keeps (every one when `None`).
+    pub selection: Option<FeatureSelection>,
     /// Text pairs only: the field carrying the bucket / group.
     pub bucket_field: Option<String>,
     pub group_field: Option<String>,
+}
+
+impl ImportOptions {
+    /// The defaults of `dataset import` for `format`: RMS scales, ties rejected, `text-v2`, every
+    /// feature kept, the `bucket` and `group` fields.
+    #[must_use]
+    pub fn new(format: InputFormat) -> Self {
+        ImportOptions {
+            format,
+            scales: None,
+            drop_ties: false,
+            feature_map: FeatureMap::default(),
+            selection: None,
+            bucket_field: None,
+            group_field: None,
+        }
+    }
+}
+
+/// The features an import keeps, by name: exactly `Keep`'s (in the input's order, not the list's)
+/// or all but `Exclude`'s. Names are checked against the input's features (those of its first
+/// record, or a CSV header), the map's and the pairs' own included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureSelection {
+    Keep(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FeatureSelection {
+    fn keeps(&self, name: &str) -> bool {
+        match self {
+            FeatureSelection::Keep(names) => names.iter().any(|n| n == name),
+            FeatureSelection::Exclude(names) => !names.iter().any(|n| n == name),
+        }
+    }
+
+    /// The option that chose this selection, for problems about it.
+    fn flag(&self) -> &'static str {
+        match self {
+            FeatureSelection::Keep(_) => "--features",
+            FeatureSelection::Exclude(_) => "--exclude-features",
+        }
+    }
+
+    fn names(&self) -> &[String] {
+        match self {
+            FeatureSelection::Keep(names) | FeatureSelection::Exclude(names) => names,
+        }
+    }
 }
 
 /// State of a registered intervention as imports see it.
@@ -122,7 +178,11 @@ pub fn infer_format(path: &str) -> Option<InputFormat> {
     }
 }
 
-/// For each input position its index in the schema, or `None` when the layout is invalid.
+/// The schema index of an input feature that the selection drops.
+const DROPPED: usize = usize::MAX;
+
+/// For each input position its index in the schema (or [`DROPPED`]), or `None` when the layout is
+/// invalid.
 type Layout = Option<Arc<[usize]>>;
 
 /// Validates records against the schema and the registry, and accumulates what the version needs.
@@ -143,6 +203,9 @@ pub(crate) struct Validator<'a> {
     pub rows: u64,
     hasher: ContentHasher,
     feature_map: Option<String>,
+    selection: Option<FeatureSelection>,
+    /// Whether the selection was checked against the input's features (once, at the first layout).
+    selection_checked: bool,
 }
 
 impl<'a> Validator<'a> {
@@ -167,6 +230,47 @@ impl<'a> Validator<'a> {
             rows: 0,
             hasher: ContentHasher::new(),
             feature_map: None,
+            selection: None,
+            selection_checked: false,
+        }
+    }
+
+    /// Keeps only the selected features of the input (see [`FeatureSelection`]).
+    pub(crate) fn select_features(&mut self, selection: Option<FeatureSelection>) {
+        self.selection = selection;
+    }
+
+    fn keeps(&self, name: &str) -> bool {
+        self.selection.as_ref().is_none_or(|s| s.keeps(name))
+    }
+
+    /// Checks the selection against the input's features once: every name it gives must be one
+    /// of them, and it must keep at least one.
+    fn check_selection(&mut self, names: &[String]) {
+        if self.selection_checked {
+            return;
+        }
+        self.selection_checked = true;
+        let Some(selection) = self.selection.clone() else {
+            return;
+        };
+        let flag = selection.flag();
+        let available = names.join(", ");
+        for name in selection.names() {
+            if !names.contains(name) {
+                self.problem(
+                    0,
+                    Some(flag),
+                    format!("unknown feature '{name}' (the input's features: {available})"),
+                );
+            }
+        }
+        if !names.iter().any(|n| selection.keeps(n)) {
+            self.problem(
+                0,
+                Some(flag),
+                format!("no feature is left to import (the input's features: {available})"),
+            );
         }
     }
 
@@ -184,10 +288,12 @@ impl<'a> Validator<'a> {
     }
 
     /// Sets the schema's features from the first record when no earlier version fixed them.
+    /// The selection applies: the schema is the selected names, in the input's order.
     pub(crate) fn declare_features(&mut self, names: &[String]) {
         if self.features.is_none() {
-            self.features = Some(names.to_vec());
-            self.sum_sq = vec![0.0; names.len()];
+            let kept: Vec<String> = names.iter().filter(|n| self.keeps(n)).cloned().collect();
+            self.sum_sq = vec![0.0; kept.len()];
+            self.features = Some(kept);
         }
     }
 
@@ -223,8 +329,9 @@ impl<'a> Validator<'a> {
             return None;
         }
         let mut ok = true;
-        for (i, v) in values.iter().enumerate() {
-            if !v.is_finite() {
+        for (i, (v, &target)) in values.iter().zip(perm.iter()).enumerate() {
+            // A feature the selection drops is not in the schema: its value is not checked.
+            if target != DROPPED && !v.is_finite() {
                 let name = names.get(i).map_or("?", String::as_str);
                 self.problem(
                     line,
@@ -237,14 +344,17 @@ impl<'a> Validator<'a> {
         if !ok {
             return None;
         }
+        let width = self.features.as_ref().map_or(0, Vec::len);
         // The common case: the input lists features in schema order, so the values are kept as
         // they are (no copy); otherwise they are scattered into schema order.
-        if perm.iter().enumerate().all(|(i, &t)| i == t) {
+        if perm.len() == width && perm.iter().enumerate().all(|(i, &t)| i == t) {
             return Some(values);
         }
-        let mut out = vec![0.0; perm.len()];
+        let mut out = vec![0.0; width];
         for (v, &target) in values.iter().zip(perm.iter()) {
-            out[target] = *v;
+            if let Some(slot) = out.get_mut(target) {
+                *slot = *v;
+            }
         }
         Some(out)
     }
@@ -257,11 +367,16 @@ impl<'a> Validator<'a> {
         field: &str,
         names: &[String],
     ) -> Option<Vec<usize>> {
+        self.check_selection(names);
         let features = self.features.clone()?;
         let mut perm = Vec::with_capacity(names.len());
         let mut seen = vec![false; features.len()];
         let mut ok = true;
         for name in names {
+            if !self.keeps(name) {
+                perm.push(DROPPED);
+                continue;
+            }
             match features.iter().position(|f| f == name) {
                 Some(i) if seen[i] => {
                     self.problem(
@@ -390,12 +505,17 @@ impl<'a> Validator<'a> {
         ok &= self.check_intervention(line, "a.intervention", &raw.a_intervention);
         ok &= self.check_intervention(line, "b.intervention", &raw.b_intervention);
         let values = match raw.features {
-            RawFeatures::Sides { names, a, b } => {
+            RawFeatures::Sides {
+                names,
+                fields: [field_a, field_b],
+                a,
+                b,
+            } => {
                 if self.features.is_none() {
                     self.declare_features(&names);
                 }
-                let a = self.order_values(line, "a.features", &names, a);
-                let b = self.order_values(line, "b.features", &names, b);
+                let a = self.order_values(line, field_a, &names, a);
+                let b = self.order_values(line, field_b, &names, b);
                 match (a, b) {
                     (Some(a), Some(b)) => Some(FeatureValues::Sides { a, b }),
                     _ => None,
@@ -596,6 +716,7 @@ pub fn import(
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Comparison>>(PIPELINE_DEPTH);
             let parser = scope.spawn(move || {
                 let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
+                v.select_features(opts.selection.clone());
                 let result = parse_into(&mut v, input, opts, &tx);
                 drop(tx);
                 (v, result)
@@ -680,7 +801,7 @@ fn parse_into(
                 bucket_field: Some(opts.bucket_field.clone().unwrap_or_else(|| "bucket".into())),
                 group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
             };
-            pairs::read(input, &options, v, &mut emit)?
+            pairs::read(input, &options, opts.feature_map, v, &mut emit)?
         }
     }
     if !batch.is_empty() && v.problems.is_empty() {

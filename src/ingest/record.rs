@@ -48,6 +48,9 @@ impl RawLabel {
 pub enum RawFeatures {
     Sides {
         names: Arc<[String]>,
+        /// Where the two sides' features were written (`a.features`/`b.features`, or a text
+        /// pair's `chosen_features`/`rejected_features`), for problems about them.
+        fields: [&'static str; 2],
         a: Vec<f64>,
         b: Vec<f64>,
     },

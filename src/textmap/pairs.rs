@@ -16,11 +16,13 @@
 //! dialogues and a repeated prompt prefix is not stripped. Only dialogue turns are trimmed.
 //!
 //! Optional keys: `id` (string or integer), the bucket and group keys named by [`PairOptions`],
+//! per-side numeric features (`chosen_features`/`rejected_features`, `a_features`/`b_features`; see
+//! [`UserFeatures`]),
 //! `a_intervention`, `b_intervention`; `null` means absent. Unknown keys are ignored.
 //!
 //! Every problem of the line is collected (a `Vec<FieldIssue>`, in a fixed field order), never only
 //! the first. This module must not decode raw text, do I/O or compute features: the importer owns
-//! line numbers and positions, and [`crate::textmap::text_v1`] owns features.
+//! line numbers and positions, and the feature maps ([`crate::textmap::FeatureMap`]) own features.
 
 use serde_json::{Map, Value};
 
@@ -30,7 +32,7 @@ const ASSISTANT_TURN: &str = "\n\nAssistant:";
 const HUMAN_TURN: &str = "\n\nHuman:";
 
 /// One preference comparison between two responses to the same prompt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TextPair {
     pub id: Option<String>,
     pub bucket: Option<String>,
@@ -43,6 +45,22 @@ pub struct TextPair {
     pub label: u8,
     pub a_intervention: Option<String>,
     pub b_intervention: Option<String>,
+    /// The pair's own per-side features (`chosen_features`/`rejected_features` or
+    /// `a_features`/`b_features`): names in side a's key order, values of side a and side b in
+    /// that order. Empty when the line carries none.
+    pub user_features: UserFeatures,
+}
+
+/// Per-side numeric features a line carries next to its texts, validated: both sides have the
+/// same names and every value is a finite number.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserFeatures {
+    /// The JSON keys of the two sides (`chosen_features`, `rejected_features` or `a_features`,
+    /// `b_features`), for messages about this line.
+    pub keys: [&'static str; 2],
+    pub names: Vec<String>,
+    pub a: Vec<f64>,
+    pub b: Vec<f64>,
 }
 
 /// Which keys of a line carry the risk bucket and the group (`None`: the line has none).
@@ -147,6 +165,11 @@ pub fn parse_pair(
 
     let a_intervention = optional_text(object, "a_intervention", &mut issues);
     let b_intervention = optional_text(object, "b_intervention", &mut issues);
+    let user_features = match (has_chosen, has_ab) {
+        (true, false) => user_features(object, CHOSEN_FEATURE_KEYS, AB_FEATURE_KEYS, &mut issues),
+        (false, true) => user_features(object, AB_FEATURE_KEYS, CHOSEN_FEATURE_KEYS, &mut issues),
+        _ => UserFeatures::default(),
+    };
 
     match (side_a, side_b, label) {
         (Some(a), Some(b), Some(label)) if issues.0.is_empty() => {
@@ -162,10 +185,122 @@ pub fn parse_pair(
                 label,
                 a_intervention,
                 b_intervention,
+                user_features,
             })
         }
         _ => Err(issues.0),
     }
+}
+
+/// Keys of the per-side features of the chosen/rejected and the response_a/response_b layouts.
+const CHOSEN_FEATURE_KEYS: [&str; 2] = ["chosen_features", "rejected_features"];
+const AB_FEATURE_KEYS: [&str; 2] = ["a_features", "b_features"];
+
+/// Reads the line's own features under `keys`; the keys of the other layout are an error (they
+/// would otherwise be silently ignored).
+fn user_features(
+    object: &Map<String, Value>,
+    keys: [&'static str; 2],
+    other_layout: [&'static str; 2],
+    issues: &mut Issues,
+) -> UserFeatures {
+    for key in other_layout {
+        if present(object, key) {
+            issues.push(
+                key,
+                format!(
+                    "this line's responses are not the layout {key} belongs to: expected {} and {}",
+                    keys[0], keys[1]
+                ),
+            );
+        }
+    }
+    let [key_a, key_b] = keys;
+    let side_a = feature_object(object, key_a, issues);
+    let side_b = feature_object(object, key_b, issues);
+    let mut out = UserFeatures {
+        keys,
+        ..UserFeatures::default()
+    };
+    match (side_a, side_b) {
+        (None, None) => {}
+        (Some(_), None) if !present(object, key_b) => issues.push(
+            key_b,
+            format!("missing field: {key_a} is given, expected {key_b} with the same features"),
+        ),
+        (None, Some(_)) if !present(object, key_a) => issues.push(
+            key_a,
+            format!("missing field: {key_b} is given, expected {key_a} with the same features"),
+        ),
+        (Some(a), Some(b)) => {
+            let only_a: Vec<&str> = a
+                .iter()
+                .filter(|(n, _)| !b.iter().any(|(m, _)| m == n))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let only_b: Vec<&str> = b
+                .iter()
+                .filter(|(m, _)| !a.iter().any(|(n, _)| n == m))
+                .map(|(m, _)| m.as_str())
+                .collect();
+            if only_a.is_empty() && only_b.is_empty() {
+                for (name, value) in &a {
+                    if let Some((_, other)) = b.iter().find(|(m, _)| m == name) {
+                        out.names.push(name.clone());
+                        out.a.push(*value);
+                        out.b.push(*other);
+                    }
+                }
+            } else {
+                issues.push(
+                    key_b,
+                    format!(
+                        "both sides must have the same features (only in {key_a}: [{}]; only in {key_b}: [{}])",
+                        only_a.join(", "),
+                        only_b.join(", ")
+                    ),
+                );
+            }
+        }
+        // One side is malformed (already an issue) and the other is absent or malformed too.
+        _ => {}
+    }
+    out
+}
+
+/// One side's features: an object of finite numbers, in key order. `None` when absent or
+/// malformed (every bad value is an issue of its own, `key.name`).
+fn feature_object(
+    object: &Map<String, Value>,
+    key: &str,
+    issues: &mut Issues,
+) -> Option<Vec<(String, f64)>> {
+    let value = object.get(key).filter(|v| !v.is_null())?;
+    let Value::Object(fields) = value else {
+        issues.push(
+            key,
+            format!(
+                "expected an object of feature values {{\"name\": number}}, found {}",
+                type_name(value)
+            ),
+        );
+        return None;
+    };
+    let mut out = Vec::with_capacity(fields.len());
+    let mut ok = true;
+    for (name, x) in fields {
+        match x.as_f64().filter(|x| x.is_finite()) {
+            Some(x) => out.push((name.clone(), x)),
+            None => {
+                issues.push(
+                    &format!("{key}.{name}"),
+                    format!("expected a finite number, found {}", type_name(x)),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
 }
 
 /// `null` counts as absent for every key.
@@ -539,7 +674,85 @@ mod tests {
                 label: 1,
                 a_intervention: Some("shorten".into()),
                 b_intervention: None,
+                user_features: UserFeatures {
+                    keys: ["chosen_features", "rejected_features"],
+                    ..UserFeatures::default()
+                },
             }
+        );
+    }
+
+    #[test]
+    fn user_features_of_both_layouts() {
+        let pair = parse(json!({
+            "prompt": "Q", "chosen": "A", "rejected": "B",
+            "chosen_features": {"toxicity": 0.02, "rm_score": 1.3},
+            "rejected_features": {"rm_score": -1, "toxicity": 0.5}
+        }))
+        .unwrap();
+        let f = pair.user_features;
+        assert_eq!(f.keys, ["chosen_features", "rejected_features"]);
+        assert_eq!(f.names, ["toxicity", "rm_score"]);
+        assert_eq!(f.a, [0.02, 1.3]);
+        assert_eq!(f.b, [0.5, -1.0]);
+        let pair = parse(json!({
+            "response_a": "A", "response_b": "B", "label": 0, "prompt": "Q",
+            "a_features": {"x": 1}, "b_features": {"x": 2}
+        }))
+        .unwrap();
+        assert_eq!(pair.user_features.keys, ["a_features", "b_features"]);
+        assert_eq!(
+            (pair.user_features.a, pair.user_features.b),
+            (vec![1.0], vec![2.0])
+        );
+        // HH dialogues carry them too.
+        let pair = parse(json!({
+            "chosen": "\n\nHuman: Hi\n\nAssistant: Hello", "rejected": "\n\nHuman: Hi\n\nAssistant: Go",
+            "chosen_features": {"s": 1}, "rejected_features": {"s": 0}
+        }))
+        .unwrap();
+        assert_eq!(pair.user_features.names, ["s"]);
+    }
+
+    #[test]
+    fn user_feature_problems() {
+        let base = || json!({"prompt": "Q", "chosen": "A", "rejected": "B"});
+        let with = |extra: Value| {
+            let mut v = base();
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            fields(parse(v))
+        };
+        assert_eq!(
+            with(
+                json!({"chosen_features": {"t": "high", "u": null, "ok": 1}, "rejected_features": {"t": 1, "u": 1, "ok": 1}})
+            ),
+            ["chosen_features.t", "chosen_features.u"]
+        );
+        assert_eq!(
+            with(json!({"chosen_features": {"t": 1}})),
+            ["rejected_features"]
+        );
+        assert_eq!(
+            with(json!({"rejected_features": {"t": 1}})),
+            ["chosen_features"]
+        );
+        assert_eq!(
+            with(json!({"chosen_features": {"t": 1}, "rejected_features": {"u": 1}})),
+            ["rejected_features"]
+        );
+        assert_eq!(with(json!({"chosen_features": [1]})), ["chosen_features"]);
+        assert_eq!(
+            with(json!({"a_features": {"t": 1}, "b_features": {"t": 1}})),
+            ["a_features", "b_features"]
+        );
+        let issues = parse(json!({"prompt": "Q", "chosen": "A", "rejected": "B",
+            "chosen_features": {"t": 1}, "rejected_features": {"u": 1}}))
+        .unwrap_err();
+        assert_eq!(
+            issues[0].message,
+            "both sides must have the same features (only in chosen_features: [t]; only in rejected_features: [u])"
         );
     }
 
