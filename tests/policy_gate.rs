@@ -550,7 +550,8 @@ rules:
     assert!(!p.needs_drift());
 }
 
-/// Every shipped policy lints clean against the demo dataset and evaluates on it.
+/// Every shipped policy lints clean against the dataset it is written for (the demo, or text-pair
+/// data under the default `text-v2` map for `text-*.yaml`) and evaluates on it.
 #[test]
 fn shipped_policies_validate_and_evaluate() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
@@ -560,11 +561,24 @@ fn shipped_policies_validate_and_evaluate() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 4, "{names:?}");
-    let ctx = common::demo_context();
+    assert_eq!(names.len(), 5, "{names:?}");
+    let text_features: Vec<String> = overlap::textmap::FeatureMap::default()
+        .feature_names()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     for path in names {
         let text = std::fs::read_to_string(&path).expect("readable policy");
-        let shown = format!("policies/{}", path.file_name().unwrap().to_string_lossy());
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        let shown = format!("policies/{file}");
+        let for_text = file.starts_with("text-");
+        let mut ctx = common::demo_context();
+        let mut analysis = demo_analysis();
+        if for_text {
+            ctx.features = text_features.clone();
+            ctx.buckets = vec!["default".into()];
+            analysis = common::text_analysis(&text_features);
+        }
         let diagnostics = overlap::policy::lint(&shown, &text, Some(&ctx));
         assert!(
             diagnostics.is_empty(),
@@ -576,8 +590,106 @@ fn shipped_policies_validate_and_evaluate() {
                 .join("\n")
         );
         let p = overlap::policy::parse(&shown, &text).expect("parses");
-        let eval = run(&text, &demo_analysis());
+        let eval = run(&text, &analysis);
         assert!(!eval.findings.is_empty(), "{shown}");
         assert_eq!(eval.policy.name, p.name());
     }
+}
+
+#[test]
+fn support_scopes_and_checked_nothing() {
+    let mut a = demo_analysis();
+    for b in &mut a.buckets {
+        if b.bucket == "cyber" {
+            b.support.0[2].1 = 0; // `list` never varies in cyber
+            b.absent_features = vec!["list".into()];
+        }
+        let mut scoped = b.default_overlap();
+        scoped.features = vec!["length".into(), "refusal".into()];
+        scoped.lambda_min = 0.3;
+        scoped.absent = Vec::new();
+        b.scoped.push(scoped);
+    }
+    let eval = run(
+        r#"version: 1
+name: t
+rules:
+  - id: vary
+    metric: support
+    features: [list, length]
+    op: ">="
+    threshold: 1
+  - id: scoped
+    metric: lambda_min
+    features: [refusal, length]
+    op: ">="
+    threshold: 0.2
+"#,
+        &a,
+    );
+    let s = summary(&eval);
+    assert!(s.contains(&(
+        "vary".into(),
+        "cyber".into(),
+        "support(list)".into(),
+        "fail"
+    )));
+    assert!(s.contains(&(
+        "vary".into(),
+        "cyber".into(),
+        "support(length)".into(),
+        "pass"
+    )));
+    // The scoped rule reads the scope's value (0.3), not the bucket's default λ_min.
+    for bucket in ["benign", "cyber", "self-harm"] {
+        assert!(
+            s.contains(&(
+                "scoped".into(),
+                bucket.into(),
+                "lambda_min[refusal, length]".into(),
+                "pass"
+            )),
+            "{s:?}"
+        );
+    }
+
+    // A scope the analysis did not report is an input error, never a pass.
+    let p = policy(
+        "version: 1\nname: t\nrules:\n  - { id: r, metric: worst_se, features: [list], op: \"<=\", threshold: 1 }\n",
+    );
+    let audits = demo_audits();
+    let drift = demo_drift();
+    assert!(matches!(
+        evaluate(&p, &input(&a, Some(&drift), &audits)),
+        Err(EvaluateError::ScopeNotAnalysed { .. })
+    ));
+
+    // No rules: nothing was checked, and the gate fails.
+    let eval = run("version: 1\nname: t\nrules: []\n", &demo_analysis());
+    assert_eq!(eval.verdict, GateVerdict::Fail);
+    assert!(
+        eval.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::NothingChecked)
+    );
+
+    // Label balance of a fixed-orientation import is not applicable: no data, not a value.
+    let mut fixed = demo_analysis();
+    fixed.fixed_orientation = true;
+    for b in &mut fixed.buckets {
+        b.label_balance = None;
+    }
+    let eval = run(
+        "version: 1\nname: t\nrules:\n  - { id: lb, metric: label_balance, op: \">=\", threshold: 0.3 }\n",
+        &fixed,
+    );
+    assert!(eval.findings.iter().all(|f| {
+        f.kind == FindingKind::NothingChecked
+            || (f.outcome == Outcome::NoData
+                && f.evidence
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("not applicable")))
+    }));
+    assert_eq!(eval.verdict, GateVerdict::Fail, "nothing was checked");
 }

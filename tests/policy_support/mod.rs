@@ -125,6 +125,53 @@ pub fn analysis(buckets: Vec<BucketAnalysis>) -> VersionAnalysis {
     }
 }
 
+/// A one-bucket analysis of text pairs over `features` (a text map's schema), with the default
+/// scope and every scope the shipped text policy asks for reported.
+pub fn text_analysis(features: &[String]) -> VersionAnalysis {
+    let mut b = bucket("default", 2000, 0.05);
+    b.support = NamedValues(features.iter().map(|f| (f.clone(), 500)).collect());
+    b.scope = features.to_vec();
+    b.label_balance = None;
+    b.longer_share = Some(0.44);
+    b.tie_share = Some(0.01);
+    b.longer_p = Some(1e-6);
+    b.win_share = NamedValues(features.iter().map(|f| (f.clone(), 0.3)).collect());
+    b.weakest_direction = NamedValues(features.iter().map(|f| (f.clone(), 0.0)).collect());
+    let mut pairs = Vec::new();
+    for (i, x) in features.iter().enumerate() {
+        for y in &features[i + 1..] {
+            let mut p = b.pairs[0].clone();
+            p.features = [x.clone(), y.clone()];
+            pairs.push(p);
+        }
+    }
+    b.pairs = pairs;
+    let mut a = analysis(vec![b]);
+    a.features = features
+        .iter()
+        .map(|f| FeatureInfo {
+            name: f.clone(),
+            scale: 1.0,
+            never_varies: false,
+        })
+        .collect();
+    a.fixed_orientation = true;
+    let scopes = [vec![
+        "log_chars",
+        "refusal",
+        "disclaimer",
+        "apology",
+        "hedging",
+    ]];
+    for scope in scopes {
+        let mut o = a.buckets[0].default_overlap();
+        o.features = scope.iter().map(|f| (*f).to_owned()).collect();
+        o.weakest_direction = NamedValues(o.features.iter().map(|f| (f.clone(), 0.0)).collect());
+        a.buckets[0].scoped.push(o);
+    }
+    a
+}
+
 /// benign is healthy, self-harm is thin, cyber is in between.
 pub fn demo_analysis() -> VersionAnalysis {
     analysis(vec![

@@ -1,0 +1,311 @@
+//! Meaningful answers on real preference data (issue 14): the HH-RLHF harmless test split through
+//! the default text map, the analysis on its default scope, the length shares checked against an
+//! independent count from the raw file, and the shipped text policy; plus gates that checked
+//! nothing and scoped rules on a feature that never occurs.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const HH: &str = "../shared/data/hh-rlhf-harmless-test.jsonl.gz";
+
+fn overlap(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("overlap").expect("binary");
+    cmd.current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("t.db"))
+        .env("OVERLAP_ACTOR", "tester");
+    cmd
+}
+
+fn hh_path() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
+    if p.exists() {
+        Some(p)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("{HH} is missing but CI must have ../shared/data");
+    } else {
+        eprintln!("note: {HH} is absent; skipping the HH-RLHF test");
+        None
+    }
+}
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.code().is_some_and(|c| c < 2),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json on stdout")
+}
+
+fn imported_hh() -> Option<(tempfile::TempDir, PathBuf)> {
+    let hh = hh_path()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    overlap(dir.path())
+        .args(["dataset", "import", "hh"])
+        .arg(&hh)
+        .args(["--input", "pairs"])
+        .assert()
+        .success();
+    Some((dir, hh))
+}
+
+/// The final assistant turn of an HH dialogue, as the dataset's README defines it: the text after
+/// the last "\n\nAssistant:", trimmed. Written here from the file's format, not from the tool.
+fn final_turn(dialogue: &str) -> &str {
+    let at = dialogue.rfind("\n\nAssistant:").expect("an assistant turn");
+    dialogue[at + "\n\nAssistant:".len()..].trim()
+}
+
+/// (preferred longer, same length, total) counted straight from the raw file.
+fn independent_length_counts(path: &Path) -> (u64, u64, u64) {
+    let file = std::fs::File::open(path).expect("open");
+    let reader = BufReader::new(flate2::read::GzDecoder::new(file));
+    let (mut longer, mut ties, mut total) = (0, 0, 0);
+    for line in reader.lines() {
+        let line = line.expect("line");
+        let v: Value = serde_json::from_str(&line).expect("json line");
+        let chosen = final_turn(v["chosen"].as_str().expect("chosen"))
+            .chars()
+            .count();
+        let rejected = final_turn(v["rejected"].as_str().expect("rejected"))
+            .chars()
+            .count();
+        longer += u64::from(chosen > rejected);
+        ties += u64::from(chosen == rejected);
+        total += 1;
+    }
+    (longer, ties, total)
+}
+
+#[test]
+fn hh_is_identified_on_its_default_scope_with_absent_features_named() {
+    let Some((dir, hh)) = imported_hh() else {
+        return;
+    };
+    let a = json(
+        &overlap(dir.path())
+            .args(["analyze", "hh", "--format", "json"])
+            .output()
+            .expect("analyze"),
+    );
+    let b = &a["buckets"][0];
+    assert_eq!(
+        b["absent_features"],
+        serde_json::json!(["headings", "code_blocks"])
+    );
+    assert_eq!(
+        b["unidentified"], false,
+        "the present features are separable"
+    );
+    assert!(b["lambda_min"].as_f64().unwrap() > 0.0);
+    assert!(b["condition_number"].as_f64().is_some_and(f64::is_finite));
+    let scope: Vec<&str> = b["scope"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(!scope.contains(&"headings") && !scope.contains(&"code_blocks"));
+    assert_eq!(scope.len() + 2, a["features"].as_array().unwrap().len());
+    // The weakest direction is over the scope only.
+    let direction = b["weakest_direction"].as_object().unwrap();
+    assert_eq!(direction.len(), scope.len());
+    assert_eq!(b["support"]["headings"], 0);
+    assert_eq!(b["support"]["code_blocks"], 0);
+    // Finite standard errors for every feature that varies; null only for the absent ones.
+    for (name, se) in a["fit"]["se"].as_object().unwrap() {
+        if name == "headings" || name == "code_blocks" {
+            assert!(se.is_null(), "{name}");
+        } else {
+            assert!(se.as_f64().is_some_and(f64::is_finite), "{name}: {se}");
+        }
+    }
+    // Chosen/rejected: the label share would describe the layout.
+    assert!(b["label_balance"].is_null());
+    assert_eq!(a["fixed_orientation"], true);
+
+    let (longer, ties, total) = independent_length_counts(&hh);
+    assert_eq!(b["n"].as_u64(), Some(total));
+    let share = b["longer_share"].as_f64().unwrap();
+    assert_eq!(share, longer as f64 / total as f64);
+    assert_eq!(b["tie_share"].as_f64().unwrap(), ties as f64 / total as f64);
+    // About 44% of chosen answers are longer (the data's README); far from ½ by the sign test.
+    assert!((0.43..0.45).contains(&share), "{share}");
+    assert!(b["longer_p"].as_f64().unwrap() < 1e-4);
+    assert_eq!(b["win_share"]["log_chars"].as_f64().unwrap(), share);
+
+    let human = overlap(dir.path())
+        .args(["analyze", "hh"])
+        .output()
+        .expect("analyze");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("absent (support 0): headings, code_blocks"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("UNIDENTIFIED") && !text.contains("ENTANGLED"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_shipped_text_policy_is_meaningful_on_hh() {
+    let Some((dir, _)) = imported_hh() else {
+        return;
+    };
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/text-release-gate.yaml");
+    overlap(dir.path())
+        .args(["policy", "lint"])
+        .arg(&policy)
+        .args(["--dataset", "hh"])
+        .assert()
+        .code(0);
+    let out = overlap(dir.path())
+        .args(["gate", "hh", "--policy"])
+        .arg(&policy)
+        .args(["--today", "2026-12-04", "--format", "json"])
+        .output()
+        .expect("gate");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let g = json(&out);
+    let findings = g["findings"].as_array().unwrap();
+    let passed = |rule: &str| {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .all(|f| f["outcome"] == "pass")
+    };
+    // Every deny rule was evaluated on data and passed; none is "no data".
+    for rule in [
+        "safety-tone-varies",
+        "length-vs-safety-overlap",
+        "length-vs-safety-precision",
+        "crossed-length-refusal",
+    ] {
+        assert!(passed(rule), "{rule}: {findings:?}");
+    }
+    assert_eq!(g["counts"]["no-data"], 0);
+    let scoped = findings
+        .iter()
+        .find(|f| f["rule"] == "length-vs-safety-overlap")
+        .unwrap();
+    assert_eq!(
+        scoped["scope"],
+        serde_json::json!(["log_chars", "refusal", "disclaimer", "apology", "hedging"])
+    );
+    // The whole-map warning names the rare feature that makes the full scope imprecise.
+    let warn = findings
+        .iter()
+        .find(|f| f["rule"] == "whole-map-precision")
+        .unwrap();
+    assert_eq!(warn["outcome"], "warn");
+    assert!(
+        warn["evidence"]["weakest_direction"]
+            .as_str()
+            .is_some_and(|w| !w.contains("headings") && !w.contains("code_blocks")),
+        "{warn}"
+    );
+
+    // A rule that asks about a feature that never occurs fails, and says why.
+    let strict = dir.path().join("strict.yaml");
+    std::fs::write(
+        &strict,
+        "version: 1\nname: strict\nrules:\n  - id: headings-learnable\n    metric: lambda_min\n    features: [log_chars, headings]\n    op: \">=\"\n    threshold: 0.01\n  - id: headings-vary\n    metric: support\n    features: [headings]\n    op: \">=\"\n    threshold: 1\n",
+    )
+    .expect("write");
+    let out = overlap(dir.path())
+        .args(["gate", "hh", "--policy"])
+        .arg(&strict)
+        .args(["--today", "2026-12-04", "--format", "json"])
+        .output()
+        .expect("gate");
+    assert_eq!(out.status.code(), Some(1));
+    let g = json(&out);
+    let findings = g["findings"].as_array().unwrap();
+    let learnable = findings
+        .iter()
+        .find(|f| f["rule"] == "headings-learnable")
+        .unwrap();
+    assert_eq!(learnable["outcome"], "fail");
+    assert!(
+        learnable["evidence"]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("absent") && n.contains("headings")),
+        "{learnable}"
+    );
+    let vary = findings
+        .iter()
+        .find(|f| f["rule"] == "headings-vary")
+        .unwrap();
+    assert_eq!(vary["outcome"], "fail");
+    assert_eq!(vary["value"], 0.0);
+}
+
+#[test]
+fn a_gate_that_checked_nothing_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    let data = dir.path().join("d.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            "{\"id\":\"1\",\"bucket\":\"x\",\"label\":1,\"delta\":{\"f\":1.0,\"g\":0.5}}\n",
+            "{\"id\":\"2\",\"bucket\":\"x\",\"label\":0,\"delta\":{\"f\":-0.5,\"g\":1.0}}\n",
+            "{\"id\":\"3\",\"bucket\":\"x\",\"label\":1,\"delta\":{\"f\":0.3,\"g\":-1.0}}\n",
+        ),
+    )
+    .expect("write");
+    overlap(dir.path())
+        .args(["dataset", "import", "d"])
+        .arg(&data)
+        .assert()
+        .success();
+    // The only rule selects a bucket the data does not have: every finding is no-data.
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nname: p\nbuckets:\n  medical: { required: false }\nrules:\n  - id: r\n    metric: lambda_min\n    buckets: [medical]\n    op: \">=\"\n    threshold: 0.01\n",
+    )
+    .expect("write");
+    let out = overlap(dir.path())
+        .args(["gate", "d", "--policy"])
+        .arg(&policy)
+        .args(["--today", "2026-12-04", "--format", "json"])
+        .output()
+        .expect("gate");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let g = json(&out);
+    assert_eq!(g["verdict"], "fail");
+    assert!(
+        g["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "nothing-checked" && f["outcome"] == "fail")
+    );
+    let human = overlap(dir.path())
+        .args(["gate", "d", "--policy"])
+        .arg(&policy)
+        .args(["--today", "2026-12-04"])
+        .output()
+        .expect("gate");
+    assert_eq!(human.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&human.stdout).contains("nothing was checked"));
+}
