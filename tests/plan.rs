@@ -300,12 +300,50 @@ fn unreachable_targets_are_reported() {
     assert!(!plan.buckets[1].target_met);
     assert_eq!(plan.buckets[1].counts, vec![0]);
 
-    // With a budget the unreachable bucket can still be improved toward its ceiling, but
-    // never to its target; the budget is respected.
+    // With a budget too, the unreachable bucket gets nothing, although its harm weight is the
+    // larger and labels would raise its λ_min toward the ceiling: coverage the gate never
+    // credits is not worth buying. The budget goes where a target can be met.
     let plan = plan_budget(&buckets, Some(10.0), &PlanOptions::default()).expect("plan");
+    assert_eq!(plan.unreachable.len(), 1);
     assert!(plan.cost <= 10.0);
+    assert_eq!(plan.buckets[1].counts, vec![0]);
+    assert_eq!(plan.buckets[1].cost, 0.0);
     assert!(!plan.buckets[1].target_met);
-    assert!(plan.buckets[1].lambda_min_after <= 0.5 + 1e-12);
+    assert!(plan.buckets[0].counts.iter().sum::<u64>() > 0);
+}
+
+#[test]
+fn buckets_are_planned_in_their_own_dimensions() {
+    // Scoped plans: a bucket with one absent feature is planned on the other one alone.
+    let two = PlanBucket {
+        summed_info: DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, 0.5]),
+        target: 2.0,
+        harm: 1.0,
+        arms: vec![PlanArm {
+            info: DMatrix::identity(2, 2),
+            cost: 1.0,
+        }],
+    };
+    let one = PlanBucket {
+        summed_info: DMatrix::from_element(1, 1, 0.25),
+        target: 1.0,
+        harm: 1.0,
+        arms: vec![PlanArm {
+            info: DMatrix::from_element(1, 1, 0.5),
+            cost: 1.0,
+        }],
+    };
+    let plan =
+        plan_budget(&[two.clone(), one.clone()], None, &PlanOptions::default()).expect("plan");
+    // 0.5 + n ≥ 2 → 2 labels; 0.25 + 0.5·n ≥ 1 → 2 labels.
+    assert_eq!(plan.buckets[0].counts, vec![2]);
+    assert_eq!(plan.buckets[1].counts, vec![2]);
+    assert!(plan.buckets.iter().all(|b| b.target_met));
+    // Within one bucket the shapes must agree.
+    let mut bad = one;
+    bad.arms[0].info = DMatrix::identity(2, 2);
+    let err = plan_budget(&[two, bad], None, &PlanOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("bucket 1"), "{err}");
 }
 
 #[test]

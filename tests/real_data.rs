@@ -309,3 +309,151 @@ fn a_gate_that_checked_nothing_fails() {
     assert_eq!(human.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&human.stdout).contains("nothing was checked"));
 }
+
+#[test]
+fn plans_on_hh_use_the_default_scope_and_say_which_rules_they_serve() {
+    let Some((dir, _)) = imported_hh() else {
+        return;
+    };
+    // The shipped text policy scopes its overlap rules, which the planner cannot buy: the plan
+    // refuses and says why, rule by rule.
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/text-release-gate.yaml");
+    let out = overlap(dir.path())
+        .args(["plan", "hh", "--policy"])
+        .arg(&policy)
+        .output()
+        .expect("plan");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule length-vs-safety-precision: scoped to"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rule whole-map-precision: warn rules set no target"),
+        "{err}"
+    );
+
+    // A deny rule on the whole map: planned on the default scope (headings and code_blocks are
+    // absent, so they are not in the plan and do not make the target unreachable).
+    let deny = dir.path().join("deny.yaml");
+    std::fs::write(
+        &deny,
+        "version: 1\nname: deny\nrules:\n  - id: precision\n    metric: worst_se\n    op: \"<=\"\n    threshold: 0.25\n  - id: overlap\n    metric: lambda_min\n    op: \">=\"\n    threshold: 0.001\n  - id: soft\n    metric: worst_se\n    op: \"<=\"\n    threshold: 0.1\n    severity: warn\n",
+    )
+    .expect("write");
+    let v = json(
+        &overlap(dir.path())
+            .args(["plan", "hh", "--policy"])
+            .arg(&deny)
+            .args(["--budget", "5000", "--format", "json"])
+            .output()
+            .expect("plan"),
+    );
+    let rules = v["rules"].as_array().unwrap();
+    let rule = |id: &str| rules.iter().find(|r| r["rule"] == id).unwrap();
+    assert_eq!(rule("precision")["planned"], true);
+    assert_eq!(
+        rule("precision")["sets_target_for"],
+        serde_json::json!(["default"])
+    );
+    assert_eq!(rule("overlap")["planned"], false);
+    assert!(
+        rule("overlap")["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("mixture")),
+        "{}",
+        rule("overlap")
+    );
+    assert_eq!(rule("soft")["planned"], false);
+    assert!(v["unreachable"].as_array().unwrap().is_empty());
+    let b = &v["buckets"][0];
+    assert_eq!(b["bucket"], "default");
+    assert_eq!(
+        b["absent_features"],
+        serde_json::json!(["headings", "code_blocks"])
+    );
+    assert_eq!(b["scope"].as_array().unwrap().len(), 10);
+    // The default-scope worst_se the gate reports, and it improves with 5,000 more labels.
+    let before = b["worst_se_before"].as_f64().expect("finite worst_se");
+    assert!((before - 0.941).abs() < 0.005, "{before}");
+    let after = b["worst_se_after"].as_f64().unwrap();
+    assert!(after < before);
+    assert_eq!(b["n_new"], 5000);
+    assert!(v["cost"].as_f64().unwrap() <= 5000.0);
+}
+
+#[test]
+fn a_bucket_no_arm_can_reach_gets_no_labels_and_names_the_missing_direction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    // Bucket "tied": f and g always move together, so nothing tells their weights apart and no
+    // arm moves f − g. Bucket "free": f and g vary independently.
+    let mut rows = String::new();
+    for i in 0..40 {
+        let x = ((i * 7) % 11) as f64 / 5.0 - 1.0;
+        let y = ((i * 5) % 13) as f64 / 6.0 - 1.0;
+        let label = i % 3 != 0;
+        rows.push_str(&format!(
+            "{{\"id\":\"t{i}\",\"bucket\":\"tied\",\"label\":{},\"delta\":{{\"f\":{x},\"g\":{x}}}}}\n",
+            u8::from(label)
+        ));
+        rows.push_str(&format!(
+            "{{\"id\":\"f{i}\",\"bucket\":\"free\",\"label\":{},\"delta\":{{\"f\":{x},\"g\":{y}}}}}\n",
+            u8::from(!label)
+        ));
+    }
+    let data = dir.path().join("d.jsonl");
+    std::fs::write(&data, rows).expect("write");
+    overlap(dir.path())
+        .args(["dataset", "import", "d"])
+        .arg(&data)
+        .assert()
+        .success();
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nname: p\nbuckets:\n  tied: { harm: 100 }\nrules:\n  - id: precision\n    metric: worst_se\n    op: \"<=\"\n    threshold: 0.2\n",
+    )
+    .expect("write");
+    let v = json(
+        &overlap(dir.path())
+            .args(["plan", "d", "--policy"])
+            .arg(&policy)
+            .args(["--budget", "300", "--format", "json"])
+            .output()
+            .expect("plan"),
+    );
+    // However heavy its harm weight, the unreachable bucket gets nothing: the budget goes where
+    // the target can be met.
+    let unreachable = v["unreachable"].as_array().unwrap();
+    assert_eq!(unreachable.len(), 1, "{v}");
+    let u = &unreachable[0];
+    assert_eq!(u["bucket"], "tied");
+    assert_eq!(u["ceiling"], 0.0, "noise is reported as exactly 0");
+    let words = u["direction_words"].as_str().unwrap();
+    assert!(words.contains("+f") && words.contains("−g"), "{words}");
+    assert!(
+        u["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no available arm moves")
+    );
+    let buckets = v["buckets"].as_array().unwrap();
+    assert_eq!(
+        buckets.len(),
+        1,
+        "only the reachable bucket is planned: {v}"
+    );
+    assert_eq!(buckets[0]["bucket"], "free");
+    assert!(buckets[0]["n_new"].as_u64().unwrap() > 0);
+    assert_eq!(v["max_objective"], 1.0);
+    let human = overlap(dir.path())
+        .args(["plan", "d", "--policy"])
+        .arg(&policy)
+        .args(["--budget", "300"])
+        .output()
+        .expect("plan");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("unreachable, no labels: tied"), "{text}");
+}

@@ -98,6 +98,23 @@ pub fn print_plan(p: &PlanReport) {
             num(p.label_cost)
         ),
     }
+    println!("\nrules:");
+    for r in &p.rules {
+        let status = if r.planned && !r.sets_target_for.is_empty() {
+            format!(
+                "planned (sets the target of {})",
+                r.sets_target_for.join(", ")
+            )
+        } else if r.planned {
+            "planned (a stricter rule sets every target it selects)".to_string()
+        } else {
+            "not planned".to_string()
+        };
+        println!(
+            "  {} ({} {}): {status} — {}",
+            r.rule, r.severity, r.metric, r.reason
+        );
+    }
     for b in &p.buckets {
         println!(
             "\n[{}] harm {} · target worst_se ≤ {} (rule {}) · {} new labels for {}",
@@ -121,6 +138,20 @@ pub fn print_plan(p: &PlanReport) {
                 "target NOT met"
             }
         );
+        let scope = if b.absent_features.is_empty() {
+            format!("all {} features", b.scope.len())
+        } else {
+            format!(
+                "{} of {} features; absent, not planned: {}",
+                b.scope.len(),
+                b.scope.len() + b.absent_features.len(),
+                b.absent_features.join(", ")
+            )
+        };
+        println!("  scope: {scope}");
+        for note in &b.notes {
+            println!("  note: {note}");
+        }
         let rows: Vec<Vec<String>> = b
             .arms
             .iter()
@@ -156,7 +187,7 @@ pub fn print_plan(p: &PlanReport) {
         p.solves
     );
     for u in &p.unreachable {
-        println!("unreachable: {} — {}", u.bucket, u.reason);
+        println!("unreachable, no labels: {} — {}", u.bucket, u.reason);
     }
     for s in &p.skipped {
         println!("not planned: {} — {}", s.bucket, s.reason);

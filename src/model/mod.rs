@@ -9,6 +9,7 @@ pub mod digest;
 pub mod ids;
 pub mod intervention;
 pub mod named;
+pub mod number;
 
 pub use dataset::{Arm, Comparison, FeatureSchema, FeatureValues, ScaleSource, Side};
 pub use ids::{DatasetRef, Name, NameError};

@@ -4,7 +4,8 @@
 //! harm weight h_k and arms r (information per comparison M̂_{k,r}, cost c_{k,r}). With a
 //! budget B the plan maximizes Σ_k h_k·min(1, λ_min(S_k + Σ_r n_{k,r} M̂_{k,r}) / T_k) over
 //! whole numbers n ≥ 0 with Σ n·c ≤ B; without one it minimizes the cost of meeting every
-//! target, and names the buckets that can never meet theirs.
+//! target. A bucket that can never meet its target gets no labels in either mode: it is named,
+//! with a direction no arm moves.
 //!
 //! Method. Spending N on bucket k at best buys V_k(N) = max over cost shares p of
 //! λ_min(S_k + N Σ_r p_r M̂_{k,r}/c_{k,r}), an E-optimal design problem (solved by
@@ -117,7 +118,7 @@ pub struct BudgetPlan {
     pub objective: f64,
     pub continuous_cost: f64,
     pub cost: f64,
-    /// Buckets whose target no plan reaches (they get no labels without a budget).
+    /// Buckets whose target no plan reaches; they get no labels, with or without a budget.
     pub unreachable: Vec<Unreachable>,
     /// Design solves used.
     pub solves: usize,
@@ -128,7 +129,7 @@ pub enum PlanError {
     #[error("budget plan has no buckets")]
     NoBuckets,
     #[error(
-        "bucket {bucket}: {what} is {rows}x{cols}, expected {dim}x{dim} like bucket 0's summed information"
+        "bucket {bucket}: {what} is {rows}x{cols}, expected {dim}x{dim} like the bucket's summed information"
     )]
     Shape {
         bucket: usize,
@@ -242,10 +243,10 @@ pub fn plan_budget(
     };
     match budget {
         Some(b) => {
-            if let Some(better) = planner.neighbourhood_search(&continuous, b) {
+            if let Some(better) = planner.neighbourhood_search(&continuous, b, &blocked) {
                 counts = better;
             }
-            planner.repair_budget(&mut counts, b);
+            planner.repair_budget(&mut counts, b, &blocked);
         }
         None => planner.repair_targets(&mut counts, &continuous, &blocked),
     }
@@ -333,9 +334,13 @@ fn check_matrix(
 }
 
 fn validate(buckets: &[PlanBucket], budget: Option<f64>) -> Result<(), PlanError> {
-    let first = buckets.first().ok_or(PlanError::NoBuckets)?;
-    let dim = first.summed_info.nrows();
+    if buckets.is_empty() {
+        return Err(PlanError::NoBuckets);
+    }
     for (k, b) in buckets.iter().enumerate() {
+        // Each bucket is planned in its own coordinates (its scope), so dimensions may differ
+        // between buckets but not within one.
+        let dim = b.summed_info.nrows();
         check_matrix(&b.summed_info, dim, k, "summed information".into())?;
         if !(b.target > 0.0 && b.target.is_finite()) {
             return Err(PlanError::BadTarget {
@@ -672,7 +677,9 @@ impl Planner {
             cap[k] = if b.harm == 0.0 || b.arms.is_empty() || b.lambda0 >= b.target {
                 0.0
             } else if blocked[k] {
-                budget
+                // No plan reaches this bucket's target: labels there would buy coverage the
+                // gate never credits, so it gets none (it is named as unreachable instead).
+                0.0
             } else {
                 self.spend_to_target(k)?.min(budget)
             };
@@ -789,13 +796,21 @@ impl Planner {
     /// [`NEIGHBOURHOOD`] labels of the continuous ones (per bucket, the Pareto frontier of cost
     /// against value; frontiers merged across buckets under the budget). `None` when the
     /// neighbourhood is too large to enumerate.
-    fn neighbourhood_search(&self, continuous: &[Vec<f64>], budget: f64) -> Option<Vec<Vec<u64>>> {
+    fn neighbourhood_search(
+        &self,
+        continuous: &[Vec<f64>],
+        budget: f64,
+        blocked: &[bool],
+    ) -> Option<Vec<Vec<u64>>> {
         // Frontier entries: (cost, value, counts per bucket so far).
         let mut merged: Vec<(f64, f64, Vec<Vec<u64>>)> = vec![(0.0, 0.0, Vec::new())];
         for (k, b) in self.buckets.iter().enumerate() {
             let ranges: Vec<(u64, u64)> = continuous[k]
                 .iter()
                 .map(|&x| {
+                    if blocked[k] {
+                        return (0, 0);
+                    }
                     let lo = (x.max(0.0).floor() as u64).saturating_sub(NEIGHBOURHOOD);
                     (lo, x.max(0.0).ceil() as u64 + NEIGHBOURHOOD)
                 })
@@ -854,7 +869,7 @@ impl Planner {
 
     /// Budget mode: add labels by best marginal value per cost while any fits, then apply
     /// single-label exchanges (one label out, one in) while one improves the objective.
-    fn repair_budget(&self, counts: &mut [Vec<u64>], budget: f64) {
+    fn repair_budget(&self, counts: &mut [Vec<u64>], budget: f64, blocked: &[bool]) {
         let cost_of = |counts: &[Vec<u64>]| -> f64 {
             counts
                 .iter()
@@ -887,6 +902,9 @@ impl Planner {
             // Best single addition by gain per cost.
             let mut best: Option<(f64, usize, usize, f64)> = None;
             for (k, b) in self.buckets.iter().enumerate() {
+                if blocked[k] {
+                    continue;
+                }
                 for r in 0..b.arms.len() {
                     if b.costs[r] > left {
                         continue;
@@ -908,7 +926,7 @@ impl Planner {
             // No addition fits or helps: try exchanging one label for another.
             exchanges += 1;
             if exchanges > MAX_EXCHANGES
-                || !self.improve_by_exchange(counts, &mut values, budget, &cost_of)
+                || !self.improve_by_exchange(counts, &mut values, budget, blocked, &cost_of)
             {
                 break;
             }
@@ -922,6 +940,7 @@ impl Planner {
         counts: &mut [Vec<u64>],
         values: &mut [f64],
         budget: f64,
+        blocked: &[bool],
         cost_of: &dyn Fn(&[Vec<u64>]) -> f64,
     ) -> bool {
         let current: f64 = values.iter().sum();
@@ -936,6 +955,9 @@ impl Planner {
                 counts[k][r] -= 1;
                 let out_value = b.value_of(b.lambda_with(&as_f64(&counts[k])));
                 for (k2, b2) in self.buckets.iter().enumerate() {
+                    if blocked[k2] {
+                        continue;
+                    }
                     for r2 in 0..b2.arms.len() {
                         if (k2, r2) == (k, r) || spent - b.costs[r] + b2.costs[r2] > budget {
                             continue;

@@ -346,7 +346,12 @@ impl Policy {
     pub fn information_target(&self, bucket: &str) -> Option<InformationTarget> {
         let mut best: Option<InformationTarget> = None;
         for rule in &self.rules {
-            if rule.severity.value != RuleSeverity::Deny || !rule.selects(bucket) {
+            // A scoped rule bounds a Schur complement the planner does not optimise; the
+            // planner says so per rule.
+            if rule.severity.value != RuleSeverity::Deny
+                || !rule.selects(bucket)
+                || rule.scope().is_some()
+            {
                 continue;
             }
             let t = rule.threshold_for(bucket);

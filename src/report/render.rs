@@ -309,30 +309,7 @@ fn as_number(value: &Value) -> Result<Option<f64>, minijinja::Error> {
     })
 }
 
-/// Four significant digits (fixed notation from 0.001 to 10⁶, else scientific); `—` for none.
-pub fn format_number(x: f64) -> String {
-    if x.is_nan() {
-        return "n/a".to_owned();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "∞" } else { "−∞" }.to_owned();
-    }
-    if x == 0.0 {
-        return "0".to_owned();
-    }
-    let a = x.abs();
-    if (1e-3..1e6).contains(&a) {
-        let digits = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-        let s = format!("{x:.digits$}");
-        // Integers print without a fraction (n, counts).
-        if x.fract() == 0.0 && a < 1e6 {
-            return format!("{x:.0}");
-        }
-        s
-    } else {
-        format!("{x:.3e}")
-    }
-}
+pub use crate::model::number::format_number;
 
 fn filter_num(value: Value) -> Result<String, minijinja::Error> {
     Ok(as_number(&value)?.map_or_else(|| "—".to_owned(), format_number))
