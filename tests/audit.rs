@@ -695,6 +695,34 @@ fn status_figures_on_a_hand_computed_fixture() {
     assert_eq!(summaries[1].bucket, "c");
     assert_eq!(summaries[1].audited, 0);
     assert_eq!(summaries[1].pass_rate, None);
+    assert_eq!(summaries[0].along_direction_audited, 4);
+    assert_eq!(summaries[0].along_direction_pass_rate, Some(0.25));
+    assert_eq!(summaries[0].illusory_overlap, Some(true));
+    assert_eq!(summaries[1].illusory_overlap, None);
+
+    // The nutrition label carries the flag: in its audits table, its alerts and its badge.
+    std::fs::write(
+        env.path("p.yaml"),
+        "version: 1\nname: p\nrules:\n  - id: enough\n    metric: n\n    op: \">=\"\n    threshold: 1\n",
+    )
+    .expect("policy");
+    let policy = env.path("p.yaml").display().to_string();
+    let label = env.path("label.md").display().to_string();
+    env.ok(&[
+        "report", "label", "ds", "--policy", &policy, "--output", &label,
+    ]);
+    let md = std::fs::read_to_string(&label).expect("label");
+    assert!(
+        md.contains(
+            "| b | 6 | 50.0% (18.8%–81.2%) | 25.0% of 4 | **ILLUSORY OVERLAP** (below 80.0%) |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("ILLUSORY OVERLAP in 'b'"), "{md}");
+    assert!(
+        md.contains("**audits**: 6 audited; ILLUSORY OVERLAP in b ⛔"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -457,3 +457,128 @@ fn a_bucket_no_arm_can_reach_gets_no_labels_and_names_the_missing_direction() {
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("unreachable, no labels: tied"), "{text}");
 }
+
+#[test]
+fn reports_on_hh_name_the_scope_absent_features_and_fixed_orientation() {
+    let Some((dir, _)) = imported_hh() else {
+        return;
+    };
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/text-release-gate.yaml");
+    for (kind, file) in [
+        ("label", "label.md"),
+        ("label", "label.html"),
+        ("adequacy", "adequacy.md"),
+        ("adequacy", "adequacy.html"),
+    ] {
+        overlap(dir.path())
+            .args(["report", kind, "hh", "--policy"])
+            .arg(&policy)
+            .arg("--output")
+            .arg(dir.path().join(file))
+            .assert()
+            .success();
+    }
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect("report");
+    let label = read("label.md");
+    assert!(
+        label.contains("10 of 12; absent: headings, code\\_blocks"),
+        "{label}"
+    );
+    assert!(label.contains("n/a (fixed orientation)"), "{label}");
+    // HH's one bucket lacks what the whole version lacks: one alert per feature, not two.
+    assert_eq!(
+        label
+            .matches("feature 'code\\_blocks' never varies")
+            .count(),
+        1,
+        "{label}"
+    );
+    assert!(!label.contains("absent in 'default'"), "{label}");
+    assert!(
+        !label.contains("UNIDENTIFIED") && !label.contains("unidentified"),
+        "{label}"
+    );
+    // The least crossed pair states the crossed share it is named for.
+    assert!(label.contains("% crossed |"), "{label}");
+    let html = read("label.html");
+    assert!(html.contains("n/a (fixed orientation)"));
+    assert!(html.contains("absent: headings, code_blocks"));
+    // The spectrum is drawn on the 10 scoped eigenvalues, none of them noise at 1e-15.
+    assert!(!html.contains("1e-15"));
+
+    let adequacy = read("adequacy.md");
+    assert!(
+        adequacy.contains("| default | adequate | 2312 | 10 | headings, code\\_blocks |"),
+        "{adequacy}"
+    );
+    assert!(
+        adequacy.contains("claim on [log\\_chars, refusal, disclaimer, apology, hedging] (rule length-vs-safety-precision)"),
+        "{adequacy}"
+    );
+    assert!(adequacy.contains("Nothing can be planned"), "{adequacy}");
+}
+
+#[test]
+fn a_feature_absent_from_one_bucket_is_named_in_the_label_and_the_adequacy_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    let mut rows = String::new();
+    for i in 0..30 {
+        let x = ((i * 7) % 11) as f64 / 5.0 - 1.0;
+        let y = ((i * 5) % 13) as f64 / 6.0 - 1.0;
+        let label = u8::from(i % 3 != 0);
+        rows.push_str(&format!(
+            "{{\"id\":\"a{i}\",\"bucket\":\"varied\",\"label\":{label},\"delta\":{{\"f\":{x},\"g\":{y}}}}}\n"
+        ));
+        rows.push_str(&format!(
+            "{{\"id\":\"b{i}\",\"bucket\":\"plain\",\"label\":{label},\"delta\":{{\"f\":{y},\"g\":0}}}}\n"
+        ));
+    }
+    let data = dir.path().join("d.jsonl");
+    std::fs::write(&data, rows).expect("write");
+    overlap(dir.path())
+        .args(["dataset", "import", "d"])
+        .arg(&data)
+        .assert()
+        .success();
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(
+        &policy,
+        "version: 1\nname: p\nrules:\n  - id: precision\n    metric: worst_se\n    op: \"<=\"\n    threshold: 0.01\n",
+    )
+    .expect("write");
+    for (kind, file) in [("label", "label.md"), ("adequacy", "adequacy.md")] {
+        overlap(dir.path())
+            .args(["report", kind, "d", "--policy"])
+            .arg(&policy)
+            .arg("--output")
+            .arg(dir.path().join(file))
+            .assert()
+            .success();
+    }
+    let label = std::fs::read_to_string(dir.path().join("label.md")).expect("label");
+    assert!(
+        label.contains("absent in 'plain': g never differ"),
+        "{label}"
+    );
+    assert!(
+        label.contains("| plain | fail | 30 | 1 of 2; absent: g |"),
+        "{label}"
+    );
+    assert!(label.contains("| varied | fail | 30 | all 2 |"), "{label}");
+    let adequacy = std::fs::read_to_string(dir.path().join("adequacy.md")).expect("adequacy");
+    assert!(
+        adequacy.contains("| plain | gap | 30 | 1 | g |"),
+        "{adequacy}"
+    );
+    // Both buckets fall short of worst_se ≤ 0.01 and the answer names both.
+    let answer = adequacy
+        .lines()
+        .find(|l| l.starts_with("**Could the claimed"))
+        .expect("answer");
+    assert!(answer.contains("2 of 2 buckets fall short"), "{answer}");
+    assert!(
+        answer.contains("'plain'") && answer.contains("'varied'"),
+        "{answer}"
+    );
+}

@@ -975,6 +975,10 @@ pub fn audit_summaries(store: &Store, info: &VersionInfo) -> Result<Vec<AuditSum
             pass_rate: b.overall.pass_rate,
             wilson_low: b.overall.wilson_low,
             wilson_high: b.overall.wilson_high,
+            along_direction_audited: b.along_direction.audited,
+            along_direction_pass_rate: b.along_direction.pass_rate,
+            min_pass_rate: DEFAULT_MIN_PASS_RATE,
+            illusory_overlap: b.illusory_overlap,
         })
         .collect())
 }

@@ -82,7 +82,7 @@ pub struct SkippedBucket {
 }
 
 /// One policy rule, and whether the plan aims at it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RulePlan {
     pub rule: String,
     pub metric: String,

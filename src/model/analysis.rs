@@ -270,4 +270,17 @@ pub struct AuditSummary {
     pub pass_rate: Option<f64>,
     pub wilson_low: Option<f64>,
     pub wilson_high: Option<f64>,
+    /// Comparisons drawn along the weakest direction (probes excluded) with a verdict, and
+    /// their pass rate: where measured overlap is most likely to be illusory.
+    #[serde(default)]
+    pub along_direction_audited: u64,
+    #[serde(default)]
+    pub along_direction_pass_rate: Option<f64>,
+    /// The pass rate below which the overlap along the weakest direction is called illusory.
+    #[serde(default)]
+    pub min_pass_rate: f64,
+    /// ILLUSORY OVERLAP: the pass rate along the weakest direction is below `min_pass_rate`;
+    /// `None` while nothing drawn along it has a verdict.
+    #[serde(default)]
+    pub illusory_overlap: Option<bool>,
 }

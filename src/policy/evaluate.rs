@@ -299,6 +299,10 @@ pub struct RuleSummary {
     /// `None` for every bucket (`"*"`).
     pub buckets: Option<Vec<String>>,
     pub severity: RuleSeverity,
+    /// The scope S of a scoped overlap rule (`features:` on lambda_min, worst_se, …), as
+    /// written; absent for rules on the default scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
     pub line: usize,
     pub column: usize,
 }
@@ -1106,6 +1110,7 @@ fn rule_summary(rule: &Rule) -> RuleSummary {
             BucketSelection::Listed(l) => Some(l.iter().map(|b| b.value.clone()).collect()),
         },
         severity: rule.severity.value,
+        scope: rule.scope(),
         line: rule.loc.line,
         column: rule.loc.column,
     }

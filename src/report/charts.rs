@@ -126,10 +126,18 @@ impl LogAxis {
 
 /// Eigen-spectrum of one bucket's information (ascending eigenvalues) on a log scale, with the
 /// `lambda_min` threshold as a dashed line; eigenvalues below it are drawn in vermillion.
+/// The log axis spans the positive eigenvalues only; exact zeros (the analysis reports noise as
+/// 0) sit on a row of their own labelled "0", below a break, never on a decade like 1e-15.
 pub fn spectrum(bucket: &str, eigenvalues: &[f64], threshold: Option<f64>) -> String {
     let (width, height) = (360.0, 190.0);
     let (left, right, top, bottom) = (52.0, 350.0, 14.0, 160.0);
-    let axis = LogAxis::new(eigenvalues.iter().copied().chain(threshold), top, bottom);
+    let has_zero = eigenvalues.iter().any(|v| v.is_nan() || *v <= 0.0);
+    let log_bottom = if has_zero { bottom - 22.0 } else { bottom };
+    let axis = LogAxis::new(
+        eigenvalues.iter().copied().chain(threshold),
+        top,
+        log_bottom,
+    );
     let mut out = String::new();
     open_svg(
         &mut out,
@@ -138,12 +146,25 @@ pub fn spectrum(bucket: &str, eigenvalues: &[f64], threshold: Option<f64>) -> St
         &format!("Eigenvalues of the information of {bucket} (log scale)"),
     );
     axis.draw(&mut out, left, right);
+    if has_zero {
+        let _ = write!(
+            out,
+            "<line x1=\"{left:.1}\" y1=\"{:.1}\" x2=\"{right:.1}\" y2=\"{:.1}\" stroke=\"{GRID}\" \
+             stroke-dasharray=\"2 3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">0</text>",
+            log_bottom + 11.0,
+            log_bottom + 11.0,
+            left - 4.0,
+            bottom + 1.0
+        );
+    }
     let d = eigenvalues.len().max(1) as f64;
     let slot = (right - left) / d;
     let bar = (slot * 0.6).min(40.0);
     for (k, v) in eigenvalues.iter().enumerate() {
         let x = left + slot * (k as f64 + 0.5);
-        let y = axis.y(*v);
+        // Zeros get a flat marker on the zero row; positive values a bar down to the baseline.
+        let y = if *v > 0.0 { axis.y(*v) } else { bottom - 2.0 };
         let below = threshold.is_some_and(|t| *v < t) || *v <= 0.0;
         let _ = write!(
             out,
@@ -437,6 +458,18 @@ mod tests {
         assert_eq!(decade_label(0), "1");
         assert_eq!(decade_label(2), "100");
         assert_eq!(decade_label(-7), "1e-7");
+    }
+
+    #[test]
+    fn zero_eigenvalues_sit_on_a_zero_row_not_on_a_tiny_decade() {
+        let svg = spectrum("b", &[0.0, 0.004, 0.5], None);
+        // The axis spans the positive values (0.001 … 1) and a separate row reads "0".
+        assert!(svg.contains(">0.001<") && svg.contains(">1<"), "{svg}");
+        assert!(!svg.contains("1e-15") && !svg.contains("1e-12"), "{svg}");
+        assert!(svg.contains(">0</text>"), "{svg}");
+        assert!(svg.contains("<title>λ1 = 0</title>"), "{svg}");
+        // Without zeros there is no zero row.
+        assert!(!spectrum("b", &[0.004, 0.5], None).contains(">0</text>"));
     }
 
     #[test]

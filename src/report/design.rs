@@ -122,6 +122,70 @@ pub struct PlanSection {
     pub total_cost: f64,
     pub all_met: bool,
     pub buckets: Vec<BucketPlan>,
+    /// Buckets no available arm can bring to target: they get no labels.
+    pub unreachable: Vec<UnreachablePlan>,
+    /// Every policy rule: planned or not, and why.
+    pub rules: Vec<crate::design::plan::RulePlan>,
+    /// Why nothing could be planned (then `buckets` is empty), e.g. every target rule is scoped.
+    pub not_planned: Option<String>,
+}
+
+/// A bucket the plan cannot bring to target, with the direction no arm moves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnreachablePlan {
+    pub bucket: String,
+    pub direction_words: String,
+    pub reason: String,
+}
+
+fn plan_section(p: &crate::design::plan::PlanReport) -> PlanSection {
+    PlanSection {
+        budget: p.budget,
+        objective: if p.budget.is_some() {
+            "coverage-within-budget".into()
+        } else {
+            "cheapest-to-meet-targets".into()
+        },
+        continuous_objective: p.continuous_objective,
+        integer_objective: p.objective,
+        total_cost: p.cost,
+        all_met: p.buckets.iter().all(|b| b.target_met) && p.unreachable.is_empty(),
+        buckets: p
+            .buckets
+            .iter()
+            .map(|b| BucketPlan {
+                bucket: b.bucket.clone(),
+                harm: b.harm,
+                counts: b
+                    .arms
+                    .iter()
+                    .filter(|arm| arm.count > 0)
+                    .map(|arm| ArmCount {
+                        arm: arm.arm.clone(),
+                        arm_words: arm.words.clone(),
+                        count: arm.count,
+                        cost: arm.cost_per_label * arm.count as f64,
+                    })
+                    .collect(),
+                cost: b.cost,
+                worst_se_before: b.worst_se_before,
+                worst_se_after: b.worst_se_after,
+                worst_se_target: Some(b.target_worst_se),
+                met: b.target_met,
+            })
+            .collect(),
+        unreachable: p
+            .unreachable
+            .iter()
+            .map(|u| UnreachablePlan {
+                bucket: u.bucket.clone(),
+                direction_words: u.direction_words.clone(),
+                reason: u.reason.clone(),
+            })
+            .collect(),
+        rules: p.rules.clone(),
+        not_planned: None,
+    }
 }
 
 /// Runs the design and budget solvers for the adequacy report: the E-optimal mixture of every
@@ -198,50 +262,33 @@ pub fn design_sections(inputs: &DesignInputs<'_>) -> (Option<DesignSection>, Opt
         criterion: "E-optimal".into(),
         buckets,
     };
-    let plan = plan(
+    let plan = match plan(
         inputs.analyzed,
         inputs.policy,
         &inputs.policy.name.value,
         inputs.registry,
         inputs.budget,
         REPORT_LABEL_COST,
-    )
-    .ok()
-    .map(|p| PlanSection {
-        budget: p.budget,
-        objective: if p.budget.is_some() {
-            "coverage-within-budget".into()
-        } else {
-            "cheapest-to-meet-targets".into()
-        },
-        continuous_objective: p.continuous_objective,
-        integer_objective: p.objective,
-        total_cost: p.cost,
-        all_met: p.buckets.iter().all(|b| b.target_met) && p.unreachable.is_empty(),
-        buckets: p
-            .buckets
-            .iter()
-            .map(|b| BucketPlan {
-                bucket: b.bucket.clone(),
-                harm: b.harm,
-                counts: b
-                    .arms
-                    .iter()
-                    .filter(|arm| arm.count > 0)
-                    .map(|arm| ArmCount {
-                        arm: arm.arm.clone(),
-                        arm_words: arm.words.clone(),
-                        count: arm.count,
-                        cost: arm.cost_per_label * arm.count as f64,
-                    })
-                    .collect(),
-                cost: b.cost,
-                worst_se_before: b.worst_se_before,
-                worst_se_after: b.worst_se_after,
-                worst_se_target: Some(b.target_worst_se),
-                met: b.target_met,
-            })
-            .collect(),
-    });
+    ) {
+        Ok(p) => Some(plan_section(&p)),
+        // Nothing plannable is part of the answer, not a missing section.
+        Err(crate::design::BucketDesignError::Input(why)) => Some(PlanSection {
+            budget: inputs.budget,
+            objective: if inputs.budget.is_some() {
+                "coverage-within-budget".into()
+            } else {
+                "cheapest-to-meet-targets".into()
+            },
+            continuous_objective: 0.0,
+            integer_objective: 0.0,
+            total_cost: 0.0,
+            all_met: false,
+            buckets: Vec::new(),
+            unreachable: Vec::new(),
+            rules: Vec::new(),
+            not_planned: Some(why),
+        }),
+        Err(_) => None,
+    };
     (Some(design), plan)
 }

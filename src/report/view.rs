@@ -169,10 +169,14 @@ pub struct PairView {
     pub zero: u64,
 }
 
-/// The pair with the least quadrant coverage in a bucket.
+/// The least crossed pair of a bucket: the pair, among those with comparisons where both
+/// features differ, whose crossed share (opposite signs, "long & unsafe vs short & safe") is the
+/// smallest. Crossed comparisons are what tell two weights apart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoverageView {
     pub features: [String; 2],
+    /// The share of crossed comparisons: the number this pair is named for.
+    pub crossed_share: f64,
     pub min_quadrant_share: f64,
 }
 
@@ -277,6 +281,13 @@ pub struct AuditView {
     pub pass_rate: Option<f64>,
     pub wilson_low: Option<f64>,
     pub wilson_high: Option<f64>,
+    /// Audited comparisons drawn along the weakest direction, and their pass rate.
+    pub along_direction_audited: u64,
+    pub along_direction_pass_rate: Option<f64>,
+    pub min_pass_rate: f64,
+    /// The ILLUSORY OVERLAP flag (DESIGN §2 audits): the pass rate along the weakest direction
+    /// is below `min_pass_rate`; `None` while nothing drawn along it has a verdict.
+    pub illusory_overlap: Option<bool>,
 }
 
 /// λ_min of every bucket in one version.
@@ -345,6 +356,21 @@ pub struct TradeOffView {
     pub outcome: Outcome,
 }
 
+/// A claim of the policy about a scope of features (a scoped overlap rule or a `support`
+/// rule, DESIGN §5) on one bucket: what it measured and whether it holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScopedClaimView {
+    pub rule: String,
+    /// e.g. `worst_se(log_chars, refusal)`.
+    pub subject: String,
+    pub scope: Vec<String>,
+    pub op: Option<String>,
+    pub threshold: Option<f64>,
+    pub value: Option<f64>,
+    pub outcome: Outcome,
+    pub note: Option<String>,
+}
+
 /// Whether a bucket's data identifies every direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -371,7 +397,13 @@ pub struct AdequacyBucket {
     pub worst_se: Option<f64>,
     /// The policy's worst-SE bound for the bucket, if any.
     pub worst_se_target: Option<f64>,
+    /// The bucket's default scope (its non-absent features): what `directions` span.
+    pub scope: Vec<String>,
+    /// Features with support 0 in the bucket: nothing can be said about their weights.
+    pub absent_features: Vec<String>,
     pub trade_offs: Vec<TradeOffView>,
+    /// The policy's claims about scopes of features in this bucket.
+    pub scoped_claims: Vec<ScopedClaimView>,
     pub audit: Option<AuditView>,
     /// One sentence on this bucket.
     pub summary: String,
@@ -490,7 +522,7 @@ fn bucket_metrics(b: &BucketAnalysis) -> BucketMetrics {
     let coverage = b
         .pairs
         .iter()
-        .filter_map(|p| p.min_quadrant_share.map(|s| (s, p)))
+        .filter_map(|p| p.discordant_share.map(|s| (s, p)))
         .fold(
             None::<(f64, &crate::model::analysis::PairCoverage)>,
             |best, (s, p)| match best {
@@ -500,7 +532,8 @@ fn bucket_metrics(b: &BucketAnalysis) -> BucketMetrics {
         )
         .map(|(s, p)| CoverageView {
             features: p.features.clone(),
-            min_quadrant_share: s,
+            crossed_share: s,
+            min_quadrant_share: p.min_quadrant_share.unwrap_or(0.0),
         });
     BucketMetrics {
         n: b.n,
@@ -574,6 +607,7 @@ fn lambda_min_threshold(rules: &[RuleSummary], bucket: &str) -> Option<(f64, Str
             .iter()
             .filter(move |r| {
                 r.metric == Metric::LambdaMin
+                    && r.scope.is_none()
                     && r.op.is_lower_bound()
                     && rule_selects(r, bucket)
                     && (r.severity == crate::policy::spec::RuleSeverity::Deny) == deny
@@ -594,6 +628,7 @@ fn worst_se_target(rules: &[RuleSummary], bucket: &str) -> Option<f64> {
         .iter()
         .filter(|r| {
             r.metric == Metric::WorstSe
+                && r.scope.is_none()
                 && !r.op.is_lower_bound()
                 && rule_selects(r, bucket)
                 && r.severity == crate::policy::spec::RuleSeverity::Deny
@@ -636,6 +671,10 @@ fn audit_view(a: &AuditSummary) -> AuditView {
         pass_rate: a.pass_rate,
         wilson_low: a.wilson_low,
         wilson_high: a.wilson_high,
+        along_direction_audited: a.along_direction_audited,
+        along_direction_pass_rate: a.along_direction_pass_rate,
+        min_pass_rate: a.min_pass_rate,
+        illusory_overlap: a.illusory_overlap,
     }
 }
 
@@ -778,8 +817,8 @@ fn badges(view: &LabelView) -> Vec<Badge> {
                 .map(|c| (b, c))
         })
         .min_by(|(ba, ca), (bb, cb)| {
-            ca.min_quadrant_share
-                .total_cmp(&cb.min_quadrant_share)
+            ca.crossed_share
+                .total_cmp(&cb.crossed_share)
                 .then_with(|| ba.bucket.cmp(&bb.bucket))
         });
     if let Some((b, c)) = coverage {
@@ -791,15 +830,15 @@ fn badges(view: &LabelView) -> Vec<Badge> {
             id: "coverage".into(),
             label: "least crossed pair".into(),
             value: format!(
-                "{}: {} × {} {}",
+                "{}: {} × {} crossed in {} of comparisons",
                 b.bucket,
                 c.features[0],
                 c.features[1],
-                pct(c.min_quadrant_share)
+                pct(c.crossed_share)
             ),
-            tone: if pair_failing || c.min_quadrant_share == 0.0 {
+            tone: if pair_failing || c.crossed_share == 0.0 {
                 Tone::Bad
-            } else if c.min_quadrant_share < 0.05 {
+            } else if c.crossed_share < 0.05 {
                 Tone::Warn
             } else {
                 Tone::Good
@@ -833,10 +872,21 @@ fn badges(view: &LabelView) -> Vec<Badge> {
     });
 
     let audited: u64 = view.audits.iter().map(|a| a.audited).sum();
+    let illusory: Vec<&str> = view
+        .audits
+        .iter()
+        .filter(|a| a.illusory_overlap == Some(true))
+        .map(|a| a.bucket.as_str())
+        .collect();
     out.push(Badge {
         id: "audits".into(),
         label: "audits".into(),
-        value: if audited == 0 {
+        value: if !illusory.is_empty() {
+            format!(
+                "{audited} audited; ILLUSORY OVERLAP in {}",
+                illusory.join(", ")
+            )
+        } else if audited == 0 {
             "none recorded".into()
         } else {
             let worst = view
@@ -853,7 +903,13 @@ fn badges(view: &LabelView) -> Vec<Badge> {
                 None => format!("{audited} audited"),
             }
         },
-        tone: if audited == 0 { Tone::Info } else { Tone::Good },
+        tone: if view.audits.iter().any(|a| a.illusory_overlap == Some(true)) {
+            Tone::Bad
+        } else if audited == 0 {
+            Tone::Info
+        } else {
+            Tone::Good
+        },
     });
     out
 }
@@ -929,6 +985,55 @@ fn alerts(view: &LabelView, evaluation: &Evaluation) -> Vec<Alert> {
                     ),
                 });
             }
+        }
+    }
+    for a in &view.audits {
+        if a.illusory_overlap == Some(true) {
+            out.push(Alert {
+                tone: Tone::Bad,
+                bucket: Some(a.bucket.clone()),
+                message: format!(
+                    "ILLUSORY OVERLAP in '{}': of {} audited comparisons drawn along the weakest \
+                     direction only {} were judged meaningful and on-policy (below {}), so the overlap \
+                     measured there may not be real",
+                    a.bucket,
+                    a.along_direction_audited,
+                    a.along_direction_pass_rate.map_or_else(|| "—".to_owned(), pct),
+                    pct(a.min_pass_rate)
+                ),
+            });
+        }
+    }
+    // Features absent from a bucket that vary elsewhere: a feature that never varies in the
+    // version has its own alert above, so it is not repeated per bucket.
+    let never_varies: Vec<&str> = view
+        .identity
+        .features
+        .iter()
+        .filter(|f| f.never_varies)
+        .map(|f| f.name.as_str())
+        .collect();
+    for b in &view.buckets {
+        let Some(m) = &b.metrics else { continue };
+        let absent: Vec<&str> = m
+            .absent_features
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !never_varies.contains(f))
+            .collect();
+        if !absent.is_empty() {
+            out.push(Alert {
+                tone: Tone::Warn,
+                bucket: Some(b.bucket.clone()),
+                message: format!(
+                    "absent in '{}': {} never differ between the two responses (support 0), so \
+                     nothing can be said about their weights there; overlap is measured on the other \
+                     {} features",
+                    b.bucket,
+                    absent.join(", "),
+                    m.scope.len()
+                ),
+            });
         }
     }
     if view.audits.iter().all(|a| a.audited == 0) {
@@ -1069,6 +1174,26 @@ fn directions(
         .collect()
 }
 
+fn scoped_claims(evaluation: &Evaluation, bucket: &str) -> Vec<ScopedClaimView> {
+    evaluation
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Rule && f.bucket == bucket)
+        .filter_map(|f| {
+            Some(ScopedClaimView {
+                rule: f.rule.clone().unwrap_or_default(),
+                subject: f.subject(),
+                scope: f.scope.clone()?,
+                op: f.op.map(|o| o.symbol().to_owned()),
+                threshold: f.threshold,
+                value: f.value,
+                outcome: f.outcome,
+                note: f.evidence.note.clone(),
+            })
+        })
+        .collect()
+}
+
 fn trade_offs(evaluation: &Evaluation, bucket: &BucketAnalysis) -> Vec<TradeOffView> {
     evaluation
         .findings
@@ -1139,7 +1264,10 @@ fn adequacy_bucket(
             missing: features.len(),
             worst_se: None,
             worst_se_target,
+            scope: Vec::new(),
+            absent_features: Vec::new(),
             trade_offs: Vec::new(),
+            scoped_claims: Vec::new(),
             audit,
             summary: format!("'{name}' has no comparisons: nothing about it can be learned"),
         });
@@ -1157,7 +1285,20 @@ fn adequacy_bucket(
         .iter()
         .filter(|t| matches!(t.outcome, Outcome::Fail | Outcome::Waived | Outcome::Warn))
         .collect();
-    let adequacy = if missing == 0 && uncovered.is_empty() {
+    let scoped_claims = scoped_claims(evaluation, &bucket.bucket);
+    let unmet_claims: Vec<&ScopedClaimView> = scoped_claims
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.outcome,
+                Outcome::Fail | Outcome::Waived | Outcome::Warn | Outcome::NoData
+            )
+        })
+        .collect();
+    // Identified but too imprecise for the policy's bound is short of the policy too.
+    let imprecise = worst_se_target.is_some_and(|t| bucket.worst_se.is_none_or(|se| se > t));
+    let adequacy = if missing == 0 && uncovered.is_empty() && unmet_claims.is_empty() && !imprecise
+    {
         Adequacy::Adequate
     } else {
         Adequacy::Gap
@@ -1167,8 +1308,16 @@ fn adequacy_bucket(
         |(t, rule)| format!("λ ≥ {} ({rule})", short(*t)),
     );
     let mut parts = Vec::new();
+    let scope_words = if bucket.absent_features.is_empty() {
+        String::new()
+    } else {
+        format!(" of its scope ({} features)", bucket.scope.len())
+    };
     if missing == 0 {
-        parts.push(format!("all {} directions clear {bound}", directions.len()));
+        parts.push(format!(
+            "all {} directions{scope_words} clear {bound}",
+            directions.len()
+        ));
     } else {
         let weak: Vec<String> = directions
             .iter()
@@ -1176,9 +1325,35 @@ fn adequacy_bucket(
             .map(|d| format!("{} (λ {})", d.words, short(d.eigenvalue)))
             .collect();
         parts.push(format!(
-            "{identified} of {} directions clear {bound}; not identified: {}",
+            "{identified} of {} directions{scope_words} clear {bound}; not identified: {}",
             directions.len(),
             weak.join("; ")
+        ));
+    }
+    if imprecise {
+        parts.push(format!(
+            "worst-direction standard error {} exceeds the policy bound {}",
+            bucket.worst_se.map_or_else(|| "∞".to_owned(), short),
+            worst_se_target.map_or_else(String::new, short)
+        ));
+    }
+    if !bucket.absent_features.is_empty() {
+        parts.push(format!(
+            "absent (support 0), so nothing can be said about their weights: {}",
+            bucket.absent_features.join(", ")
+        ));
+    }
+    for c in &unmet_claims {
+        parts.push(format!(
+            "{} is {}{} ({}: {})",
+            c.subject,
+            c.value.map_or_else(|| "not measured".to_owned(), short),
+            match (c.op.as_deref(), c.threshold) {
+                (Some(op), Some(th)) => format!(", needs {op} {}", short(th)),
+                _ => String::new(),
+            },
+            c.rule,
+            c.outcome.name()
         ));
     }
     for t in &uncovered {
@@ -1213,7 +1388,10 @@ fn adequacy_bucket(
         missing,
         worst_se: bucket.worst_se,
         worst_se_target,
+        scope: bucket.scope.clone(),
+        absent_features: bucket.absent_features.clone(),
         trade_offs,
+        scoped_claims,
         audit,
         summary: parts.join("; "),
     })
@@ -1255,9 +1433,10 @@ fn answer(buckets: &[AdequacyBucket], evaluation: &Evaluation) -> AnswerView {
             ),
         };
     }
+    // Every bucket that falls short is named: a reviewer must not have to open the details to
+    // learn which buckets are the problem.
     let first = gaps
         .iter()
-        .take(2)
         .map(|b| match b.adequacy {
             Adequacy::NoData => format!("'{}' has no comparisons", b.bucket),
             _ => {
@@ -1284,22 +1463,43 @@ fn answer(buckets: &[AdequacyBucket], evaluation: &Evaluation) -> AnswerView {
                         t.features[1],
                         t.crossed_share.map_or_else(|| "none".to_owned(), pct)
                     ),
-                    (None, None) => format!("'{}' falls short", b.bucket),
+                    (None, None) => match b.scoped_claims.iter().find(|c| {
+                        matches!(
+                            c.outcome,
+                            Outcome::Fail | Outcome::Waived | Outcome::Warn | Outcome::NoData
+                        )
+                    }) {
+                        Some(c) => format!(
+                            "in '{}' {} is {}{}",
+                            b.bucket,
+                            c.subject,
+                            c.value.map_or_else(|| "not measured".to_owned(), short),
+                            match (c.op.as_deref(), c.threshold) {
+                                (Some(op), Some(th)) => format!(" (needs {op} {})", short(th)),
+                                _ => String::new(),
+                            }
+                        ),
+                        None => match (b.worst_se, b.worst_se_target) {
+                            (se, Some(t)) if se.is_none_or(|se| se > t) => format!(
+                                "in '{}' the worst-direction standard error is {} (bound {})",
+                                b.bucket,
+                                se.map_or_else(|| "∞".to_owned(), short),
+                                short(t)
+                            ),
+                            _ => format!("'{}' falls short", b.bucket),
+                        },
+                    },
                 }
             }
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let more = gaps.len().saturating_sub(2);
     AnswerView {
         learnable: false,
         text: format!(
-            "No: {first}{}.",
-            if more > 0 {
-                format!("; and {more} more bucket(s) fall short")
-            } else {
-                String::new()
-            }
+            "No ({} of {} buckets fall short): {first}.",
+            gaps.len(),
+            buckets.len()
         ),
     }
 }

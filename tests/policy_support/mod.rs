@@ -223,6 +223,10 @@ pub fn demo_audits() -> Vec<AuditSummary> {
         pass_rate: Some(0.95),
         wilson_low: Some(0.83),
         wilson_high: Some(0.99),
+        along_direction_audited: 20,
+        along_direction_pass_rate: Some(0.9),
+        min_pass_rate: 0.8,
+        illusory_overlap: Some(false),
     }]
 }
 
