@@ -381,6 +381,27 @@ fn plans_on_hh_use_the_default_scope_and_say_which_rules_they_serve() {
     assert!(after < before);
     assert_eq!(b["n_new"], 5000);
     assert!(v["cost"].as_f64().unwrap() <= 5000.0);
+
+    // The optimal design is on the same scope: not λ_min 0 along a heading no answer has.
+    let d = json(
+        &overlap(dir.path())
+            .args(["design", "hh", "--bucket", "default", "--format", "json"])
+            .output()
+            .expect("design"),
+    );
+    assert_eq!(
+        d["absent_features"],
+        serde_json::json!(["headings", "code_blocks"])
+    );
+    assert_eq!(d["scope"].as_array().unwrap().len(), 10);
+    let current = d["lambda_min_current"].as_f64().unwrap();
+    assert!((current - 4.883e-4).abs() < 1e-6, "{current}");
+    assert!(
+        d["weakest_before"]["words"]
+            .as_str()
+            .is_some_and(|w| !w.contains("headings") && !w.contains("code_blocks")),
+        "{d}"
+    );
 }
 
 #[test]

@@ -245,6 +245,14 @@ fn print_design(d: &BucketDesign) {
         d.criterion.to_uppercase(),
         d.status
     );
+    if !d.absent_features.is_empty() {
+        println!(
+            "  scope: {} of {} features; absent (support 0), not designed for: {}",
+            d.scope.len(),
+            d.scope.len() + d.absent_features.len(),
+            d.absent_features.join(", ")
+        );
+    }
     if let Some(b) = d.budget {
         println!(
             "  budget: {} per labeled comparison (label cost {})",

@@ -65,6 +65,17 @@ pub fn make_plan(
         budget,
         label_cost,
     )?;
+    if let Some(why) = &report.not_planned {
+        // A plan that buys nothing is not recorded: say why, rule by rule and bucket by bucket.
+        let mut message = why.clone();
+        for r in &report.rules {
+            message.push_str(&format!("\n  rule {}: {}", r.rule, r.reason));
+        }
+        for s in &report.skipped {
+            message.push_str(&format!("\n  bucket {}: {}", s.bucket, s.reason));
+        }
+        bail!(message);
+    }
     store.record_plan(
         info,
         &NewPlan {

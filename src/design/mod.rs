@@ -89,6 +89,11 @@ pub struct BucketDesign {
     pub criterion: String,
     pub budget: Option<f64>,
     pub label_cost: f64,
+    /// The features designed for: the bucket's default scope (its non-absent features). Absent
+    /// features carry no information in any arm with data, so over the full space every mixture
+    /// would have λ_min = 0 along them and the design would say nothing.
+    pub scope: Vec<String>,
+    pub absent_features: Vec<String>,
     pub status: String,
     /// Criterion value of the optimal mixture (recomputed from π).
     pub objective: Option<f64>,
@@ -213,8 +218,7 @@ pub fn design_bucket(
     options: &SolverOptions,
 ) -> Result<BucketDesign, BucketDesignError> {
     let a = &analyzed.analysis;
-    let features: Vec<String> = a.features.iter().map(|f| f.name.clone()).collect();
-    let d = features.len();
+    let all_features: Vec<String> = a.features.iter().map(|f| f.name.clone()).collect();
     let Some(pos) = a.buckets.iter().position(|b| b.bucket == req.bucket) else {
         let known: Vec<&str> = a.buckets.iter().map(|b| b.bucket.as_str()).collect();
         return Err(BucketDesignError::Input(format!(
@@ -226,6 +230,24 @@ pub fn design_bucket(
         )));
     };
     let info: &BucketInformation = &analyzed.information[pos];
+    let bucket = &a.buckets[pos];
+    // Design on the bucket's default scope (principal submatrices: exact, since an absent
+    // feature's rows and columns are zero in every arm's information).
+    let scope: Vec<usize> = (0..all_features.len())
+        .filter(|&j| bucket.scope.contains(&all_features[j]))
+        .collect();
+    if scope.is_empty() {
+        return Err(BucketDesignError::Input(format!(
+            "every feature is absent from bucket '{}' (no comparison differs in any): there is nothing to design for",
+            req.bucket
+        )));
+    }
+    let features: Vec<String> = scope.iter().map(|&j| all_features[j].clone()).collect();
+    let d = features.len();
+    let scoped = |m: &DMatrix<f64>| {
+        crate::numerics::scope::submatrix(m, &scope)
+            .map_err(|e| BucketDesignError::Input(e.to_string()))
+    };
     let mut notes = Vec::new();
     let mut unexplored = Vec::new();
     let mut usable: Vec<(usize, f64)> = Vec::new();
@@ -281,8 +303,8 @@ pub fn design_bucket(
         .collect();
     let matrices: Vec<DMatrix<f64>> = usable
         .iter()
-        .map(|(i, _)| info.arms[*i].matrix.clone())
-        .collect();
+        .map(|(i, _)| scoped(&info.arms[*i].matrix))
+        .collect::<Result<_, _>>()?;
     let costs: Vec<f64> = usable.iter().map(|(_, c)| *c).collect();
     let min_mass = (!req.min_mass.is_empty()).then(|| {
         arm_names
@@ -305,8 +327,8 @@ pub fn design_bucket(
             }
             groups
                 .iter()
-                .map(|(_, ms)| usable.iter().map(|(i, _)| ms[*i].clone()).collect())
-                .collect()
+                .map(|(_, ms)| usable.iter().map(|(i, _)| scoped(&ms[*i])).collect())
+                .collect::<Result<_, _>>()?
         }
         _ => vec![matrices.clone()],
     };
@@ -350,6 +372,8 @@ pub fn design_bucket(
         criterion: req.criterion.name().to_string(),
         budget: req.budget,
         label_cost: req.label_cost,
+        scope: features.clone(),
+        absent_features: bucket.absent_features.clone(),
         status: String::new(),
         objective: None,
         current_objective,

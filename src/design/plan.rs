@@ -117,6 +117,9 @@ pub struct PlanReport {
     pub unreachable: Vec<UnreachableBucket>,
     pub skipped: Vec<SkippedBucket>,
     pub solves: usize,
+    /// Why nothing could be planned (no bucket has a target the planner can buy); then
+    /// `buckets` is empty and `rules`/`skipped` say why rule by rule and bucket by bucket.
+    pub not_planned: Option<String>,
 }
 
 fn se(lambda: f64) -> Option<f64> {
@@ -313,20 +316,37 @@ pub fn plan(
             }
         })
         .collect();
+    let mode = if budget.is_some() {
+        "budget"
+    } else {
+        "meet-targets"
+    };
     if buckets.is_empty() {
-        // Nothing to buy is an error, not an empty plan: say why rule by rule and bucket by
-        // bucket, so the user sees what the policy would need.
-        let mut why = String::new();
-        for r in &rules {
-            why.push_str(&format!("\n  rule {}: {}", r.rule, r.reason));
-        }
-        for s in &skipped {
-            why.push_str(&format!("\n  bucket {}: {}", s.bucket, s.reason));
-        }
-        return Err(BucketDesignError::Input(format!(
-            "no bucket has a target the planner can buy: the policy needs an unscoped worst_se (≤) \
-             or total_information (≥) deny rule on a bucket with data{why}"
-        )));
+        // Nothing to buy: the caller decides whether that is an error; `rules` and `skipped`
+        // say why, rule by rule and bucket by bucket.
+        return Ok(PlanReport {
+            dataset: a.dataset.clone(),
+            version: a.version,
+            policy: policy_name.to_string(),
+            budget,
+            label_cost,
+            mode: mode.into(),
+            cost: 0.0,
+            continuous_cost: 0.0,
+            objective: 0.0,
+            continuous_objective: 0.0,
+            max_objective: 0.0,
+            rules,
+            buckets: Vec::new(),
+            unreachable: Vec::new(),
+            skipped,
+            solves: 0,
+            not_planned: Some(
+                "no bucket has a target the planner can buy: the policy needs an unscoped \
+                 worst_se (≤) or total_information (≥) deny rule on a bucket with data"
+                    .into(),
+            ),
+        });
     }
     let result = plan_budget(&buckets, budget, &PlanOptions::default())
         .map_err(|e| BucketDesignError::Input(e.to_string()))?;
@@ -428,9 +448,10 @@ pub fn plan(
         budget,
         label_cost,
         mode: match result.mode {
-            PlanMode::Budget(_) => "budget".into(),
-            PlanMode::MeetTargets => "meet-targets".into(),
-        },
+            PlanMode::Budget(_) => "budget",
+            PlanMode::MeetTargets => "meet-targets",
+        }
+        .into(),
         cost: result.cost,
         continuous_cost: result.continuous_cost,
         objective,
@@ -446,6 +467,7 @@ pub fn plan(
         unreachable,
         skipped,
         solves: result.solves,
+        not_planned: None,
     })
 }
 

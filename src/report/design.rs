@@ -149,7 +149,9 @@ fn plan_section(p: &crate::design::plan::PlanReport) -> PlanSection {
         continuous_objective: p.continuous_objective,
         integer_objective: p.objective,
         total_cost: p.cost,
-        all_met: p.buckets.iter().all(|b| b.target_met) && p.unreachable.is_empty(),
+        all_met: p.not_planned.is_none()
+            && p.buckets.iter().all(|b| b.target_met)
+            && p.unreachable.is_empty(),
         buckets: p
             .buckets
             .iter()
@@ -184,7 +186,7 @@ fn plan_section(p: &crate::design::plan::PlanReport) -> PlanSection {
             })
             .collect(),
         rules: p.rules.clone(),
-        not_planned: None,
+        not_planned: p.not_planned.clone(),
     }
 }
 
@@ -271,8 +273,8 @@ pub fn design_sections(inputs: &DesignInputs<'_>) -> (Option<DesignSection>, Opt
         REPORT_LABEL_COST,
     ) {
         Ok(p) => Some(plan_section(&p)),
-        // Nothing plannable is part of the answer, not a missing section.
-        Err(crate::design::BucketDesignError::Input(why)) => Some(PlanSection {
+        // A solver failure is reported in the section rather than hiding it.
+        Err(e) => Some(PlanSection {
             budget: inputs.budget,
             objective: if inputs.budget.is_some() {
                 "coverage-within-budget".into()
@@ -286,9 +288,8 @@ pub fn design_sections(inputs: &DesignInputs<'_>) -> (Option<DesignSection>, Opt
             buckets: Vec::new(),
             unreachable: Vec::new(),
             rules: Vec::new(),
-            not_planned: Some(why),
+            not_planned: Some(format!("the planner failed: {e}")),
         }),
-        Err(_) => None,
     };
     (Some(design), plan)
 }
