@@ -1,5 +1,5 @@
 //! Throughput of text-pair parsing and the `text-v1` feature map, on the real HH-RLHF
-//! harmless-base test file (or a synthetic corpus when `../shared/data` is absent), repeated until
+//! harmless-base test file (`tests/data/hh-rlhf`; a synthetic corpus if it is absent), repeated until
 //! at least 100 MB have been processed. Run: `cargo bench --bench textmap`.
 
 use std::fs::File;
@@ -19,7 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const HH_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/hh-rlhf-harmless-test.jsonl.gz"
+    "/tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz"
 );
 const TARGET_BYTES: usize = 100 * 1024 * 1024;
 

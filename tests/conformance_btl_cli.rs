@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance")
 }
 
 fn overlap(db: &Path) -> Command {
@@ -33,7 +33,7 @@ fn rel_close(a: f64, b: f64, tol: f64) -> bool {
 #[test]
 fn every_btl_file_end_to_end() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(conformance_dir())
-        .expect("../shared/conformance must exist")
+        .expect("tests/data/conformance is in the repository")
         .map(|e| e.expect("entry").path())
         .filter(|p| {
             p.file_name()

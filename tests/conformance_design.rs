@@ -1,6 +1,6 @@
 //! Conformance of the design solver against every `design_*.json` reference file (cvxpy with
 //! Clarabel and SCS, exact LP feasibility, closed forms), with the tolerances of
-//! `shared/conformance/README.md`, plus property tests of the solver's guarantees.
+//! `tests/data/conformance/README.md`, plus property tests of the solver's guarantees.
 
 #[path = "support/design_files.rs"]
 mod design_files;

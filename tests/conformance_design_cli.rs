@@ -9,9 +9,9 @@ use nalgebra::DMatrix;
 use serde_json::Value;
 
 fn files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("../shared/conformance must exist")
+        .expect("tests/data/conformance is in the repository")
         .map(|e| e.expect("entry").path())
         .filter(|p| {
             p.file_name()

@@ -1,5 +1,5 @@
-//! Text-pair import end to end: the real HH-RLHF harmless test split (when ../shared/data is
-//! present; CI always has it) through import, analysis and the gate, plus the other pair shapes
+//! Text-pair import end to end: the real HH-RLHF harmless test split (in `tests/data/hh-rlhf`)
+//! through import, analysis and the gate, plus the other pair shapes
 //! and their validation.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-const HH: &str = "../shared/data/hh-rlhf-harmless-test.jsonl.gz";
+const HH: &str = "tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz";
 
 fn overlap(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("overlap").expect("binary");
@@ -19,15 +19,11 @@ fn overlap(dir: &Path) -> Command {
 }
 
 fn hh_path() -> Option<PathBuf> {
+    // The split is part of the repository (tests/data/hh-rlhf, with its licence), so it is
+    // never skipped.
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
-    if p.exists() {
-        Some(p)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("{HH} is missing but CI must have ../shared/data");
-    } else {
-        eprintln!("note: {HH} is absent; skipping the HH-RLHF end-to-end test");
-        None
-    }
+    assert!(p.exists(), "{HH} is missing from the checkout");
+    Some(p)
 }
 
 #[test]

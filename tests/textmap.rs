@@ -1,6 +1,6 @@
 //! Boundary tests of `overlap::textmap`: the public API on small fixtures, the agreement of
 //! `docs/features.md` with the code, and the real HH-RLHF harmless-base test file
-//! (skipped with a note when `../shared/data` is absent).
+//! (the split is in `tests/data/hh-rlhf`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 const HH_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/hh-rlhf-harmless-test.jsonl.gz"
+    "/tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz"
 );
 const FEATURES_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/features.md");
 
@@ -120,10 +120,7 @@ impl Totals {
 #[test]
 fn hh_rlhf_harmless_test() {
     let path = Path::new(HH_PATH);
-    if !path.exists() {
-        eprintln!("note: {HH_PATH} is absent; skipping the HH-RLHF real-data test");
-        return;
-    }
+    assert!(path.exists(), "{HH_PATH} is missing from the checkout");
     let reader = BufReader::new(GzDecoder::new(File::open(path).expect("open data")));
     let (refusal, log_chars) = (index("refusal"), index("log_chars"));
     let mut lines = 0;
@@ -197,10 +194,7 @@ fn hh_rlhf_harmless_test() {
 fn text_v1_values_on_hh_are_pinned() {
     use sha2::{Digest, Sha256};
     let path = Path::new(HH_PATH);
-    if !path.exists() {
-        eprintln!("note: {HH_PATH} is absent; skipping the text-v1 pin");
-        return;
-    }
+    assert!(path.exists(), "{HH_PATH} is missing from the checkout");
     let reader = BufReader::new(GzDecoder::new(File::open(path).expect("open data")));
     let mut hasher = Sha256::new();
     for line in reader.lines() {
@@ -221,14 +215,11 @@ fn text_v1_values_on_hh_are_pinned() {
 
 const TEXT_V1_HH_DIGEST: &str = "d8b546d94f68f83ac5f9bb7d8d24556ce4302508efef549a9cfc91b025877c9f";
 
-/// Δφ = φ(chosen) − φ(rejected) of `text-v2` on every HH-RLHF pair, or `None` when the file is
-/// absent.
+/// Δφ = φ(chosen) − φ(rejected) of `text-v2` on every HH-RLHF pair (always `Some`: the split is
+/// in the repository).
 fn hh_text_v2_deltas() -> Option<Vec<[f64; text_v2::FEATURE_COUNT]>> {
     let path = Path::new(HH_PATH);
-    if !path.exists() {
-        eprintln!("note: {HH_PATH} is absent; skipping the text-v2 real-data test");
-        return None;
-    }
+    assert!(path.exists(), "{HH_PATH} is missing from the checkout");
     let reader = BufReader::new(GzDecoder::new(File::open(path).expect("open data")));
     let deltas = reader
         .lines()

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-pub const CONFORMANCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
+pub const CONFORMANCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance");
 
 #[derive(Debug, Deserialize)]
 pub struct BtlCase {

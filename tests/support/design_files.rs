@@ -9,7 +9,7 @@ use nalgebra::DMatrix;
 use overlap::numerics::design::{Criterion, DesignProblem};
 use serde::Deserialize;
 
-pub const CONFORMANCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
+pub const CONFORMANCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance");
 
 #[derive(Debug, Deserialize)]
 pub struct DesignFile {
