@@ -242,6 +242,73 @@ fn errors_exit_2_and_record_nothing() {
         "missing --policy is a usage error"
     );
     assert_eq!(count(&d), before, "failed evaluations must not be recorded");
+
+    // A command that fails after evaluating (its output cannot be written) records nothing
+    // either: the evaluation, the analysis and the report land in one transaction with the files.
+    let db_rows = |d: &Demo, table: &str| -> i64 {
+        rusqlite::Connection::open(&d.db)
+            .expect("db")
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    };
+    let (analyses, reports) = (db_rows(&d, "analyses"), db_rows(&d, "reports"));
+    let nowhere = d.root.join("no-such-dir/x.md").display().to_string();
+    let out = gate(
+        &d,
+        &[
+            "demo@1",
+            "--policy",
+            &shipped("release-gate.yaml"),
+            "--today",
+            TODAY,
+            "--recompute",
+            "--output",
+            &nowhere,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = overlap(&d)
+        .args(["report", "label", "demo@1", "--policy"])
+        .arg(shipped("release-gate.yaml"))
+        .args(["--recompute", "--output", &nowhere])
+        .output()
+        .expect("report");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&d), before, "exit 2 promises nothing was written");
+    assert_eq!(db_rows(&d, "analyses"), analyses);
+    assert_eq!(db_rows(&d, "reports"), reports);
+    assert!(!d.root.join("no-such-dir").exists());
+}
+
+#[test]
+fn a_policy_is_read_once_and_its_warnings_print_once() {
+    let d = demo();
+    let empty = write(&d, "empty.yaml", "version: 1\nname: empty\nrules: []\n");
+    let out = gate(&d, &["demo@1", "--policy", &empty, "--today", TODAY]);
+    // No rule checked anything: the gate fails, and the dataset-independent warning is printed
+    // once, not once per parse.
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("policy/no-rules").count(), 1, "{err}");
+    let label = d.root.join("label.md");
+    let out = overlap(&d)
+        .args(["report", "label", "demo@1", "--policy", &empty, "--output"])
+        .arg(&label)
+        .output()
+        .expect("report");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("policy/no-rules").count(), 1, "{err}");
 }
 
 #[test]

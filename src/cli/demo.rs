@@ -157,7 +157,8 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     std::fs::write(&policy_path, RELEASE_GATE)
         .with_context(|| format!("cannot write {}", policy_path.display()))?;
     println!("\n4. Overlap per bucket (λ_min of the Fisher information; weakest direction)");
-    let params = super::gate::policy_params(&super::gate::load_policy(&policy_path, None)?);
+    let policy_file = super::gate::PolicyFile::read(&policy_path)?;
+    let params = super::gate::policy_params(&policy_file.shape()?);
     let mut analyses = Vec::new();
     for v in ["demo@1", "demo@2"] {
         let info = store.resolve(&v.parse()?)?;
@@ -175,7 +176,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         );
     }
     println!("\n5. Release gate ({})", policy_path.display());
-    let today = super::gate::today_utc();
+    let today = ctx.today();
     for v in ["demo@1", "demo@2"] {
         let info = store.resolve(&v.parse()?)?;
         let audits = crate::cli::audit_summaries(&store, &info)?;
@@ -183,7 +184,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             ctx,
             &mut store,
             &info,
-            &policy_path,
+            &policy_file,
             today,
             false,
             false,

@@ -105,32 +105,70 @@ pub fn read_policy(path: &Path) -> Result<(String, String)> {
     Ok((path.display().to_string(), text))
 }
 
-/// Parses and validates a policy against a dataset context; errors (all of them) abort.
-pub fn load_policy(path: &Path, ctx: Option<&DatasetContext>) -> Result<Policy> {
-    let (label, text) = read_policy(path)?;
-    let diagnostics = policy::lint(&label, &text, ctx);
+/// A policy file read once per command: the text every later step (analysis parameters, lint
+/// against the dataset, evaluation, the digest in records) uses, so a file edited mid-command
+/// cannot mix two versions and its warnings print once.
+pub struct PolicyFile {
+    pub path: std::path::PathBuf,
+    pub label: String,
+    pub text: String,
+}
+
+impl PolicyFile {
+    pub fn read(path: &Path) -> Result<PolicyFile> {
+        let (label, text) = read_policy(path)?;
+        Ok(PolicyFile {
+            path: path.to_path_buf(),
+            label,
+            text,
+        })
+    }
+
+    /// The policy's shape without the dataset (for the analysis parameters it asks for). Prints
+    /// nothing; a policy with errors fails with every problem the lint finds.
+    pub fn shape(&self) -> Result<Policy> {
+        match policy::parse(&self.label, &self.text) {
+            Ok(p) => Ok(p),
+            Err(_) => Err(
+                lint_errors(&self.label, &policy::lint(&self.label, &self.text, None))
+                    .unwrap_or_else(|| anyhow!("policy {} cannot be parsed", self.label)),
+            ),
+        }
+    }
+
+    /// Lints against the dataset, printing the warnings (once), and parses; errors (all of them)
+    /// abort.
+    pub fn load(&self, ctx: Option<&DatasetContext>) -> Result<Policy> {
+        let diagnostics = policy::lint(&self.label, &self.text, ctx);
+        for d in diagnostics.iter().filter(|d| !d.is_error()) {
+            eprintln!("{d}");
+        }
+        if let Some(err) = lint_errors(&self.label, &diagnostics) {
+            return Err(err);
+        }
+        policy::parse(&self.label, &self.text).map_err(|d| {
+            anyhow!(
+                "{}",
+                d.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
+    }
+}
+
+fn lint_errors(label: &str, diagnostics: &[policy::Diagnostic]) -> Option<anyhow::Error> {
     let errors: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.is_error())
         .map(|d| d.to_string())
         .collect();
-    for d in diagnostics.iter().filter(|d| !d.is_error()) {
-        eprintln!("{d}");
-    }
-    if !errors.is_empty() {
-        bail!(
+    (!errors.is_empty()).then(|| {
+        anyhow!(
             "{}\npolicy {label} has {} error(s); the gate did not run",
             errors.join("\n"),
             errors.len()
-        );
-    }
-    policy::parse(&label, &text).map_err(|d| {
-        anyhow!(
-            "{}",
-            d.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
         )
     })
 }
@@ -177,28 +215,31 @@ pub fn policy_drift(
 /// Everything a gate run produced.
 pub struct GateRun {
     pub analysis: VersionAnalysis,
+    /// The policy as evaluated (parsed once from the file's text read at the start).
+    pub policy: Policy,
     pub evaluation: policy::Evaluation,
     pub verdict: GateVerdict,
 }
 
 /// Runs the gate as a library call: analysis (recorded), drift, audits, evaluation (recorded).
+/// The caller decides the transaction: the records land with the rest of its command's writes.
 #[allow(clippy::too_many_arguments)]
 pub fn run_gate(
     ctx: &Context,
     store: &mut Store,
     info: &VersionInfo,
-    policy_path: &Path,
+    policy_file: &PolicyFile,
     today: chrono::NaiveDate,
     fail_on_warn: bool,
     recompute: bool,
     audits: &[AuditSummary],
 ) -> Result<GateRun> {
-    // Lint without the dataset first (syntax), then with it once the analysis names its buckets.
-    let pre = load_policy(policy_path, None)?;
-    let params = policy_params(&pre);
+    // The shape first (for the analysis parameters), then the lint with the dataset once the
+    // analysis names its buckets; both from the one text read at the start.
+    let params = policy_params(&policy_file.shape()?);
     let (analysis, _) = service::cached(store, info, &params, recompute, &ctx.now(), &ctx.actor)?;
     let dataset_ctx = DatasetContext::from_analysis(&analysis);
-    let policy = load_policy(policy_path, Some(&dataset_ctx))?;
+    let policy = policy_file.load(Some(&dataset_ctx))?;
     let drift = policy_drift(store, &policy, info, &params)?;
     let input = GateInput {
         analysis: &analysis,
@@ -221,7 +262,7 @@ pub fn run_gate(
         &NewEvaluation {
             policy_name: &evaluation.policy.name,
             policy_digest: &evaluation.policy.digest,
-            policy_path: Some(&policy_path.display().to_string()),
+            policy_path: Some(&policy_file.path.display().to_string()),
             exit_code,
             summary: &summary,
             findings: &findings,
@@ -233,13 +274,10 @@ pub fn run_gate(
     )?;
     Ok(GateRun {
         analysis,
+        policy,
         evaluation,
         verdict,
     })
-}
-
-pub fn today_utc() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
 }
 
 pub fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
@@ -299,37 +337,46 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
         .with_context(|| format!("'{dataset}' is not NAME or NAME@N"))?;
     let today = match &args.today {
         Some(s) => parse_date(s)?,
-        None => today_utc(),
+        None => ctx.today(),
     };
+    let policy_file = PolicyFile::read(&policy_path)?;
     let mut store = ctx.open()?;
     let info = store.resolve(&dataset)?;
     let audits = crate::cli::audit_summaries(&store, &info)?;
-    let run = run_gate(
-        ctx,
-        &mut store,
-        &info,
-        &policy_path,
-        today,
-        args.fail_on == FailOn::Warn,
-        args.recompute,
-        &audits,
-    )?;
-    let text = policy::render(&run.evaluation, args.format.to_format());
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!(
-                "gate {}: {} → {}",
-                match run.verdict {
-                    GateVerdict::Pass => "passed",
-                    GateVerdict::Fail => "FAILED",
-                },
-                info.label(),
-                path.display()
-            );
-        }
-        None => print!("{text}"),
+    // One transaction: the analysis and the evaluation are recorded only if the output file can
+    // be staged too; the file is moved into place after the commit.
+    let (run, staged) = store.atomically(|store| -> Result<_> {
+        let run = run_gate(
+            ctx,
+            store,
+            &info,
+            &policy_file,
+            today,
+            args.fail_on == FailOn::Warn,
+            args.recompute,
+            &audits,
+        )?;
+        let text = policy::render(&run.evaluation, args.format.to_format());
+        let staged = match &args.output {
+            Some(path) => Some(super::report::Staged::write(path, text.as_bytes())?),
+            None => {
+                print!("{text}");
+                None
+            }
+        };
+        Ok((run, staged))
+    })?;
+    if let (Some(staged), Some(path)) = (staged, &args.output) {
+        staged.commit()?;
+        eprintln!(
+            "gate {}: {} → {}",
+            match run.verdict {
+                GateVerdict::Pass => "passed",
+                GateVerdict::Fail => "FAILED",
+            },
+            info.label(),
+            path.display()
+        );
     }
     Ok(match run.verdict {
         GateVerdict::Pass => Outcome::Success,

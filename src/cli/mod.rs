@@ -155,6 +155,9 @@ pub fn audit_summaries(
 pub struct Context {
     pub db: PathBuf,
     pub actor: String,
+    /// The clock, read once when the command starts: every record a command writes carries the
+    /// same instant, and "today" is that instant's UTC date.
+    clock: chrono::DateTime<chrono::Utc>,
 }
 
 impl Context {
@@ -162,9 +165,15 @@ impl Context {
         Ok(Store::open(&self.db)?)
     }
 
-    /// The current time as RFC 3339 UTC, read once per command at the edge.
+    /// The command's instant as RFC 3339 UTC (read once, when the command started).
     pub fn now(&self) -> String {
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        self.clock
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// The command's UTC date (the default `--today` of the gate and reports).
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.date_naive()
     }
 }
 
@@ -177,6 +186,7 @@ fn default_actor() -> String {
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Context {
+        clock: chrono::Utc::now(),
         db: cli.db,
         actor: cli
             .actor

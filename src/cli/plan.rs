@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use super::gate::{load_policy, policy_params};
+use super::gate::{PolicyFile, policy_params};
 use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
 use crate::analysis::service;
@@ -49,13 +49,10 @@ pub fn make_plan(
     if !(label_cost.is_finite() && label_cost >= 0.0) {
         bail!("--label-cost must be a number ≥ 0");
     }
-    let pre = load_policy(policy_path, None)?;
-    let params = policy_params(&pre);
+    let policy_file = PolicyFile::read(policy_path)?;
+    let params = policy_params(&policy_file.shape()?);
     let analyzed = service::compute(store, info, &params)?;
-    let policy = load_policy(
-        policy_path,
-        Some(&DatasetContext::from_analysis(&analyzed.analysis)),
-    )?;
+    let policy = policy_file.load(Some(&DatasetContext::from_analysis(&analyzed.analysis)))?;
     let registry = service::registry_view(store)?;
     let report = plan(
         &analyzed,

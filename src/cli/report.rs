@@ -12,13 +12,13 @@ use anyhow::{Context as _, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::gate::{parse_date, policy_params, read_policy, run_gate, today_utc};
+use super::gate::{PolicyFile, parse_date, policy_params, run_gate};
 use super::output::{Format, print_json, table};
 use super::{Context, Outcome};
 use crate::analysis::service;
 use crate::model::DatasetRef;
 use crate::model::analysis::VersionAnalysis;
-use crate::policy::{self, GateVerdict};
+use crate::policy::GateVerdict;
 use crate::report::design::{DesignInputs, design_sections};
 use crate::report::render::{DEFAULT_TEMPLATES, ReportFormat, Templates, render};
 use crate::report::signing::{self, PredicateType, SignedMeta};
@@ -161,14 +161,14 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// A file written under a temporary name next to its destination, renamed into place by
 /// [`Staged::commit`] (or removed when dropped uncommitted), so that a failure part-way leaves
 /// neither a half-written file nor a report without the signature it was meant to have.
-struct Staged {
+pub(crate) struct Staged {
     tmp: PathBuf,
     path: PathBuf,
     committed: bool,
 }
 
 impl Staged {
-    fn write(path: &Path, bytes: &[u8]) -> Result<Staged> {
+    pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<Staged> {
         use std::io::Write;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -193,7 +193,7 @@ impl Staged {
         Ok(staged)
     }
 
-    fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.path)
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         self.committed = true;
@@ -263,31 +263,68 @@ pub fn write_report(
         .with_context(|| format!("{} is not a UTF-8 file name", req.output.display()))?
         .to_owned();
 
+    let policy_file = PolicyFile::read(req.policy)?;
+    // One transaction for the analysis, the evaluation and the report record; the files are
+    // staged inside it and moved into place only after the commit.
+    let (written, staged) = store.atomically(|store| {
+        stage_report(
+            ctx,
+            store,
+            info,
+            req,
+            &policy_file,
+            secret.as_ref(),
+            &templates,
+            &report_name,
+        )
+    })?;
+    for file in staged {
+        file.commit()?;
+    }
+    if written.signature.is_none() {
+        // A signature of an earlier report at this path would no longer match: remove it
+        // rather than leave a file that makes `overlap verify` fail for a confusing reason.
+        for stale in [
+            with_suffix(req.output, ".sig"),
+            with_suffix(req.output, ".intoto.json"),
+        ] {
+            if stale.exists() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("cannot remove stale {}", stale.display()))?;
+                eprintln!("removed stale {}", stale.display());
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Everything of a report inside the command's transaction: gate, view, render, signatures,
+/// staged files and the report record.
+#[allow(clippy::too_many_arguments)]
+fn stage_report(
+    ctx: &Context,
+    store: &mut Store,
+    info: &VersionInfo,
+    req: &ReportRequest<'_>,
+    policy_file: &PolicyFile,
+    secret: Option<&signing::SecretKey>,
+    templates: &Templates,
+    report_name: &str,
+) -> Result<(WrittenReport, Vec<Staged>)> {
+    let label = policy_file.label.clone();
     let audits = super::audit_summaries(store, info)?;
     let run = run_gate(
         ctx,
         store,
         info,
-        req.policy,
+        policy_file,
         req.date,
         false,
         req.recompute,
         &audits,
     )?;
-    let (label, text) = read_policy(req.policy)?;
-    if signing::sha256_hex(text.as_bytes()) != run.evaluation.policy.digest {
-        bail!("policy {label} changed while the report was being made; run the command again");
-    }
-    let policy = policy::parse(&label, &text).map_err(|d| {
-        anyhow::anyhow!(
-            "{}",
-            d.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
-    let params = policy_params(&policy);
+    let policy = &run.policy;
+    let params = policy_params(policy);
     let history = earlier_analyses(ctx, store, info, &params, req.recompute)?;
     let interventions = store.interventions()?;
     let registry_head = store.registry_head()?;
@@ -319,7 +356,7 @@ pub fn write_report(
             let candidates = crate::design::candidate_arms(&active);
             let (design, plan) = design_sections(&DesignInputs {
                 analyzed: &analyzed,
-                policy: &policy,
+                policy,
                 registry: &registry,
                 candidate_arms: &candidates,
                 budget: req.budget,
@@ -332,12 +369,11 @@ pub fn write_report(
             Report::Adequacy(Box::new(build_adequacy(&adequacy, design, plan)?))
         }
     };
-    let text = render(&report, req.format, &templates)?;
+    let text = render(&report, req.format, templates)?;
     let bytes = text.as_bytes();
     let sha256 = signing::sha256_hex(bytes);
 
     let signed = secret
-        .as_ref()
         .map(|key| -> Result<(String, String, String)> {
             let meta = SignedMeta {
                 dataset_digest: info.digest.clone(),
@@ -351,7 +387,7 @@ pub fn write_report(
             };
             let subject = signing::dataset_subject_name(&info.dataset, info.version);
             let attestation = signing::attest(
-                &report_name,
+                report_name,
                 bytes,
                 (&subject, &info.digest),
                 predicate_type,
@@ -364,30 +400,16 @@ pub fn write_report(
 
     let sig_path = with_suffix(req.output, ".sig");
     let att_path = with_suffix(req.output, ".intoto.json");
-    // Stage every file before renaming any, so the report never lands without its signature.
-    let staged_report = Staged::write(req.output, bytes)?;
+    // Stage every file before recording anything, so the report never lands without its
+    // signature or its record.
+    let mut staged = vec![Staged::write(req.output, bytes)?];
     let (signature, attestation, fingerprint) = match signed {
         Some((sig, att, fingerprint)) => {
-            let staged_sig = Staged::write(&sig_path, sig.as_bytes())?;
-            let staged_att = Staged::write(&att_path, att.as_bytes())?;
-            staged_report.commit()?;
-            staged_sig.commit()?;
-            staged_att.commit()?;
+            staged.push(Staged::write(&sig_path, sig.as_bytes())?);
+            staged.push(Staged::write(&att_path, att.as_bytes())?);
             (Some(sig_path), Some(att_path), Some(fingerprint))
         }
-        None => {
-            staged_report.commit()?;
-            // A signature of an earlier report at this path would no longer match: remove it
-            // rather than leave a file that makes `overlap verify` fail for a confusing reason.
-            for stale in [&sig_path, &att_path] {
-                if stale.exists() {
-                    std::fs::remove_file(stale)
-                        .with_context(|| format!("cannot remove stale {}", stale.display()))?;
-                    eprintln!("removed stale {}", stale.display());
-                }
-            }
-            (None, None, None)
-        }
+        None => (None, None, None),
     };
     let verdict = run.verdict;
     let record_id = store.record_report(
@@ -410,15 +432,18 @@ pub fn write_report(
             actor: &ctx.actor,
         },
     )?;
-    Ok(WrittenReport {
-        path: req.output.to_path_buf(),
-        sha256,
-        signature,
-        attestation,
-        key_fingerprint: fingerprint,
-        verdict,
-        record_id,
-    })
+    Ok((
+        WrittenReport {
+            path: req.output.to_path_buf(),
+            sha256,
+            signature,
+            attestation,
+            key_fingerprint: fingerprint,
+            verdict,
+            record_id,
+        },
+        staged,
+    ))
 }
 
 fn produce(
@@ -443,7 +468,7 @@ fn produce(
     }
     let date = match &args.date {
         Some(s) => parse_date(s)?,
-        None => today_utc(),
+        None => ctx.today(),
     };
     let dataset: DatasetRef = args
         .dataset

@@ -169,6 +169,34 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` as one write transaction (BEGIN IMMEDIATE, so a writer waits its turn under the
+    /// busy timeout instead of failing at its first write): committed when `f` returns `Ok`,
+    /// rolled back when it returns `Err`. A command's several records (an analysis, an
+    /// evaluation, a report) land together or not at all. Inside, only the single-statement
+    /// record methods may be called (those that open their own transaction would fail).
+    pub fn atomically<T, E: From<StorageError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| E::from(StorageError::from(e)))?;
+        match f(self) {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(|e| E::from(StorageError::from(e)))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // Rolling back can only fail if the transaction is already gone; the caller's
+                // error is the one to report.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     fn user_version(&self) -> Result<u32> {
         Ok(self
             .conn
