@@ -5,7 +5,7 @@
 //! "1 thr" runs inside a one-thread rayon pool (the like-for-like number against the references,
 //! which used one BLAS thread); "pool" uses the default global pool (all cores).
 
-#[path = "../tests/support/btl_cases.rs"]
+#[path = "../tests/it/support/btl_cases.rs"]
 mod btl_cases;
 
 use overlap::numerics::btl::{FitOptions, fisher_information, fit_btl};

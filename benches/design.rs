@@ -6,7 +6,7 @@
 //! profiling one size), and `DESIGN_BENCH_REPS=20` fixes the number of repetitions (for
 //! instruction counts with `perf stat`).
 
-#[path = "../tests/support/design_files.rs"]
+#[path = "../tests/it/support/design_files.rs"]
 mod design_files;
 
 use std::time::Instant;

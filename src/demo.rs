@@ -1,269 +1,420 @@
-//! The embedded demo: interventions and two collections drawn from a known latent BTL model.
-//!
-//! Three risk buckets. In `self-harm`, the passive collection (version 1) has length and refusal
-//! differences moving together (ρ ≈ 0.95), so their weights cannot be told apart; the active
-//! collection (version 2 = version 1 plus intervention arms) crosses them with controlled edits.
-//! Pure and deterministic for a seed: it returns records and registry entries; the CLI writes and
-//! imports them through the same paths a user's files take.
+//! `overlap demo`: a complete example from the embedded default, with no input files.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
-use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use crate::model::InterventionSpec;
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
 
-/// Feature names of the demo schema, in order.
-pub const FEATURES: &[&str] = &["length", "refusal", "list", "disclaimer", "hedging"];
+use super::{Context, Outcome};
+use crate::output::num;
+use overlap::analysis::service;
+use overlap::app::gate::{GateRequest, run_gate};
+use overlap::app::policy_file::{PolicyFile, analysis_params};
+use overlap::app::report::{ReportRequest, write_report};
+use overlap::audit;
+use overlap::demo;
+use overlap::design::DesignRequest;
+use overlap::ingest::{self, ImportOptions, InputFormat, InterventionState};
+use overlap::model::AcceptanceObservation;
+use overlap::numerics::design::Criterion;
+use overlap::policy::{self, GateVerdict};
+use overlap::storage::{ImportOutcome, NewVersion, Store};
 
-/// The demo's buckets with their sizes in the passive collection.
-pub const BUCKETS: &[(&str, usize)] = &[("benign", 1200), ("cyber", 900), ("self-harm", 1200)];
-
-/// The latent preference weights per unit of each feature's typical difference.
-pub const TRUE_WEIGHTS: &[f64] = &[0.6, 1.2, 0.3, 0.5, -0.4];
-
-/// Typical size of each feature's difference (raw units): words, refusal score, list items,
-/// disclaimer sentences, hedging phrases.
-const SPREAD: &[f64] = &[120.0, 0.8, 1.5, 0.6, 1.2];
-
-/// An intervention the demo registers, with its acceptance per bucket (attempts, accepted).
-pub struct DemoIntervention {
-    pub name: &'static str,
-    pub spec: InterventionSpec,
-    pub acceptance: Vec<(&'static str, u64, u64)>,
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's database and files (recreated if it holds an earlier demo).
+    #[arg(long, default_value = "overlap-demo")]
+    pub dir: PathBuf,
+    /// Seed of the generated collections.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
-fn spec(
-    family: &str,
-    intent: &str,
-    cost: f64,
-    targets: &[&str],
-    confounds: &[&str],
-) -> InterventionSpec {
-    InterventionSpec {
-        family: family.to_string(),
-        intent: intent.to_string(),
-        cost,
-        targets: targets.iter().map(|s| s.to_string()).collect(),
-        confounds: confounds.iter().map(|s| s.to_string()).collect(),
-        owner: Some("data-team@example.org".to_string()),
-        description: None,
+const MARKER: &str = ".overlap-demo";
+
+/// The shipped release gate and precision targets, embedded so the demo needs no files.
+const RELEASE_GATE: &str = include_str!("../policies/release-gate.yaml");
+const PRECISION_TARGETS: &str = include_str!("../policies/precision-targets.yaml");
+
+fn prepare_dir(dir: &Path) -> Result<PathBuf> {
+    let db = dir.join("overlap.db");
+    if dir.exists() {
+        if db.exists() && !dir.join(MARKER).exists() {
+            bail!(
+                "{} already holds a database that the demo did not create; choose another --dir",
+                dir.display()
+            );
+        }
+        for f in ["overlap.db", "overlap.db-wal", "overlap.db-shm"] {
+            let p = dir.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p)
+                    .with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+    } else {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    std::fs::write(
+        dir.join(MARKER),
+        "created by `overlap demo`; safe to delete\n",
+    )?;
+    Ok(db)
 }
 
-/// The five demo interventions.
-pub fn interventions() -> Vec<DemoIntervention> {
-    let acc = |a: [(u64, u64); 3]| {
-        vec![
-            ("benign", a[0].0, a[0].1),
-            ("cyber", a[1].0, a[1].1),
-            ("self-harm", a[2].0, a[2].1),
-        ]
+fn write_jsonl(path: &Path, rows: &[serde_json::Value]) -> Result<()> {
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    for r in rows {
+        serde_json::to_writer(&mut f, r)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+fn import_file(store: &mut Store, ctx: &Context, path: &Path, note: &str) -> Result<String> {
+    let file = path.display().to_string();
+    let known: HashMap<String, InterventionState> = store
+        .interventions()?
+        .into_iter()
+        .map(|i| (i.name, InterventionState::Active))
+        .collect();
+    let now = ctx.now();
+    let meta = NewVersion {
+        note: Some(note),
+        source: Some(&file),
+        actor: ctx.actor(),
+        now: &now,
     };
-    vec![
-        DemoIntervention {
-            name: "shorten",
-            spec: spec(
-                "length",
-                "cut the response to half its length, keeping its stance",
-                0.04,
-                &["length"],
-                &["list", "hedging"],
-            ),
-            acceptance: acc([(200, 182), (150, 129), (200, 171)]),
-        },
-        DemoIntervention {
-            name: "expand",
-            spec: spec(
-                "length",
-                "elaborate the response to about twice its length without changing its stance",
-                0.06,
-                &["length"],
-                &["hedging", "disclaimer"],
-            ),
-            acceptance: acc([(200, 176), (150, 120), (200, 158)]),
-        },
-        DemoIntervention {
-            name: "add-disclaimer",
-            spec: spec(
-                "tone",
-                "append a safety disclaimer without refusing",
-                0.03,
-                &["disclaimer"],
-                &["refusal", "length"],
-            ),
-            acceptance: acc([(200, 194), (150, 141), (200, 188)]),
-        },
-        DemoIntervention {
-            name: "bulletize",
-            spec: spec(
-                "format",
-                "restructure the response as a bulleted list",
-                0.02,
-                &["list"],
-                &["length"],
-            ),
-            acceptance: acc([(200, 190), (150, 139), (200, 176)]),
-        },
-        DemoIntervention {
-            name: "hedge",
-            spec: spec(
-                "tone",
-                "add calibrated uncertainty phrases",
-                0.02,
-                &["hedging"],
-                &["length"],
-            ),
-            acceptance: acc([(200, 185), (150, 133), (200, 169)]),
-        },
-    ]
-}
-
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    StandardNormal.sample(rng)
-}
-
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// One record: sides built around a random base so that per-side features look like real ones.
-fn record(
-    rng: &mut ChaCha8Rng,
-    id: String,
-    bucket: &str,
-    std_delta: [f64; 5],
-    arms: (Option<&str>, Option<&str>),
-) -> Value {
-    let base = [
-        250.0 + 80.0 * normal(rng),
-        0.5 + 0.2 * normal(rng),
-        2.0 + normal(rng),
-        0.5 + 0.3 * normal(rng),
-        1.5 + 0.8 * normal(rng),
-    ];
-    let margin: f64 = std_delta.iter().zip(TRUE_WEIGHTS).map(|(d, w)| d * w).sum();
-    let label = u8::from(rng.random::<f64>() < sigmoid(margin));
-    let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    let mut a = serde_json::Map::new();
-    let mut b = serde_json::Map::new();
-    for j in 0..FEATURES.len() {
-        let d = std_delta[j] * SPREAD[j];
-        a.insert(FEATURES[j].to_string(), json!(round(base[j] + d / 2.0)));
-        b.insert(FEATURES[j].to_string(), json!(round(base[j] - d / 2.0)));
+    let opts = ImportOptions::new(InputFormat::Jsonl);
+    let report = ingest::import(
+        store,
+        "demo",
+        &file,
+        ingest::open_input(&file)?,
+        &opts,
+        &known,
+        &meta,
+        &|_| {},
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match report.outcome {
+        ImportOutcome::Created(info) => {
+            Ok(format!("{}@{} {}", info.dataset, info.version, info.digest))
+        }
+        ImportOutcome::Unchanged(info) => Ok(format!("{} unchanged", info.label())),
     }
-    json!({
-        "id": id,
-        "bucket": bucket,
-        "group": if rng.random::<f64>() < 0.5 { "en" } else { "de" },
-        "a": {"intervention": arms.0, "features": a},
-        "b": {"intervention": arms.1, "features": b},
-        "label": label,
-    })
 }
 
-/// The passive collection (version 1): every arm is `baseline`; in `self-harm` length and
-/// refusal move together with correlation `rho`.
-pub fn passive(seed: u64, rho: f64) -> Vec<Value> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut out = Vec::new();
-    for (bucket, n) in BUCKETS {
-        // Cyber is moderately entangled, benign barely: the gate should single out self-harm.
-        let r = match *bucket {
-            "self-harm" => rho,
-            "cyber" => 0.5,
-            _ => 0.2,
+pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
+    let db = prepare_dir(&args.dir)?;
+    let (mut store, _) = Store::init(&db)?;
+    let now = ctx.now();
+    println!("overlap demo in {}", args.dir.display());
+    println!("\n1. Registering five interventions with acceptance observations");
+    for i in demo::interventions() {
+        store.add_intervention(i.name, &i.spec, ctx.actor(), &now)?;
+        for (bucket, attempts, accepted) in &i.acceptance {
+            store.record_acceptance(
+                i.name,
+                &AcceptanceObservation {
+                    bucket: bucket.to_string(),
+                    attempts: *attempts,
+                    accepted: *accepted,
+                    note: Some("pilot batch".into()),
+                    recorded_at: now.clone(),
+                    recorded_by: ctx.actor().to_owned(),
+                },
+            )?;
+        }
+        println!("   {:<15} {}", i.name, i.spec.intent);
+    }
+    let passive = demo::passive(args.seed, 0.95);
+    let mut active = passive.clone();
+    active.extend(demo::active(args.seed, 400));
+    let v1 = args.dir.join("passive.jsonl");
+    let v2 = args.dir.join("active.jsonl");
+    write_jsonl(&v1, &passive)?;
+    write_jsonl(&v2, &active)?;
+    println!(
+        "\n2. Passive collection: {} comparisons; in self-harm, length and refusal move together (ρ ≈ 0.95)",
+        passive.len()
+    );
+    println!(
+        "   {}",
+        import_file(&mut store, ctx, &v1, "passive collection")?
+    );
+    println!(
+        "\n3. Active collection: {} more comparisons whose edits cross length and refusal",
+        active.len() - passive.len()
+    );
+    println!(
+        "   {}",
+        import_file(&mut store, ctx, &v2, "passive + intervention arms")?
+    );
+    let policy_path = args.dir.join("release-gate.yaml");
+    std::fs::write(&policy_path, RELEASE_GATE)
+        .with_context(|| format!("cannot write {}", policy_path.display()))?;
+    println!("\n4. Overlap per bucket (λ_min of the Fisher information; weakest direction)");
+    let policy_file = PolicyFile::from_text(&policy_path, RELEASE_GATE);
+    let params = analysis_params(&policy_file.shape()?);
+    let mut analyses = Vec::new();
+    for v in ["demo@1", "demo@2"] {
+        let info = store.resolve(&v.parse()?)?;
+        let (a, _) = service::cached(&mut store, &info, &params, false, &now, ctx.actor())?;
+        analyses.push(a);
+    }
+    for (b1, b2) in analyses[0].buckets.iter().zip(&analyses[1].buckets) {
+        println!(
+            "   {:<10} λ_min {} → {}   weakest: {} → {}",
+            b1.bucket,
+            num(b1.lambda_min),
+            num(b2.lambda_min),
+            b1.weakest_direction_words,
+            b2.weakest_direction_words
+        );
+    }
+    println!("\n5. Release gate ({})", policy_path.display());
+    let today = ctx.today();
+    for v in ["demo@1", "demo@2"] {
+        let info = store.resolve(&v.parse()?)?;
+        let audits = crate::audit_summaries(&store, &info)?;
+        let run = store.atomically(|store| {
+            run_gate(
+                store,
+                &ctx.stamp,
+                &info,
+                &GateRequest {
+                    policy: &policy_file,
+                    today,
+                    fail_on_warn: false,
+                    recompute: false,
+                },
+                &audits,
+            )
+        })?;
+        let c = &run.evaluation.counts;
+        println!(
+            "   {v}: {}",
+            match run.verdict {
+                GateVerdict::Pass => format!("PASS ({} checks)", c.pass),
+                GateVerdict::Fail => format!("FAIL ({} failing)", c.fail),
+            }
+        );
+        for f in run
+            .evaluation
+            .findings
+            .iter()
+            .filter(|f| f.outcome == policy::Outcome::Fail)
+        {
+            let direction = f
+                .evidence
+                .weakest_direction
+                .as_deref()
+                .map_or(String::new(), |w| format!("; weakest direction: {w}"));
+            println!(
+                "      {} [{}]: {}{direction}",
+                f.rule.as_deref().unwrap_or("-"),
+                f.bucket,
+                f.message
+            );
+        }
+    }
+    println!(
+        "\n6. Audit: 20 self-harm comparisons of demo@2 along the weakest direction, plus length/refusal probes"
+    );
+    let info2 = store.resolve(&"demo@2".parse()?)?;
+    let request = audit::SampleRequest {
+        pairs: vec![["length".to_string(), "refusal".to_string()]],
+        seed: args.seed,
+        ..audit::SampleRequest::new("self-harm", 20)
+    };
+    let prepared = audit::prepare_sample(&store, &info2, &request)?;
+    let recorded = audit::record_sample(&mut store, prepared, &now, ctx.actor(), |_| Ok(()))?;
+    let verdicts = audit::simulate_verdicts(
+        &recorded.rows,
+        &audit::SimulatedReview {
+            reviewers: vec!["reviewer-a".into(), "reviewer-b".into()],
+            meaningful_along: 0.9,
+            on_policy_along: 0.95,
+            meaningful_probe: 0.85,
+            on_policy_probe: 0.9,
+            accuracy: 0.95,
+            second_opinion: 0.5,
+            seed: args.seed,
+        },
+    )?;
+    audit::record_verdicts(
+        &mut store,
+        "simulated-review",
+        verdicts,
+        None,
+        &now,
+        ctx.actor(),
+    )?;
+    let status = audit::status(&store, &info2, audit::DEFAULT_MIN_PASS_RATE)?;
+    for b in status.buckets.iter().filter(|b| b.overall.audited > 0) {
+        println!(
+            "   {}: sample {}, {} audited, pass rate {} (Wilson 95% [{}, {}]), illusory overlap: {}",
+            b.bucket,
+            recorded.audit_id,
+            b.overall.audited,
+            b.overall.pass_rate.map_or("—".into(), num),
+            b.overall.wilson_low.map_or("—".into(), num),
+            b.overall.wilson_high.map_or("—".into(), num),
+            match b.illusory_overlap {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "not yet known",
+            }
+        );
+    }
+    println!("\n7. What would close the gap: the E-optimal mixture and a budget plan");
+    let info1 = store.resolve(&"demo@1".parse()?)?;
+    for (info, budget) in [(&info1, None), (&info2, Some(1.03))] {
+        let d = super::design::bucket_design(
+            &store,
+            info,
+            DesignRequest {
+                bucket: "self-harm".into(),
+                criterion: Criterion::E,
+                budget,
+                label_cost: 1.0,
+                min_mass: Vec::new(),
+                groups: None,
+            },
+            false,
+            1e-4,
+        )?;
+        let mix: Vec<String> = d
+            .arms
+            .iter()
+            .filter(|a| a.pi > 1e-3)
+            .map(|a| format!("{} {:.0}%", a.arm, 100.0 * a.pi))
+            .collect();
+        let pilots = d.unexplored.iter().filter(|u| u.pilot > 0).count();
+        println!(
+            "   {}@{} self-harm{}: optimal mixture {} → λ_min {} (now {}); {} unexplored arm(s) to pilot",
+            d.dataset,
+            d.version,
+            budget.map_or(String::new(), |b| format!(" at ≤ {b} per label")),
+            mix.join(", "),
+            d.lambda_min_optimal.map_or("—".into(), num),
+            num(d.lambda_min_current),
+            pilots
+        );
+    }
+    let targets_path = args.dir.join("precision-targets.yaml");
+    std::fs::write(&targets_path, PRECISION_TARGETS)
+        .with_context(|| format!("cannot write {}", targets_path.display()))?;
+    let plan = super::plan::make_plan(ctx, &mut store, &info2, &targets_path, Some(3000.0), 1.0)?;
+    println!(
+        "   plan for demo@2 under {} with a budget of 3000: {} labels, cost {}, every target met: {}",
+        targets_path.display(),
+        plan.buckets.iter().map(|b| b.n_new).sum::<u64>(),
+        num(plan.cost),
+        if plan.buckets.iter().all(|b| b.target_met) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    for b in &plan.buckets {
+        println!(
+            "      {:<10} {:>5} labels → worst_se {} → {} (target {})",
+            b.bucket,
+            b.n_new,
+            b.worst_se_before.map_or("—".into(), num),
+            b.worst_se_after.map_or("—".into(), num),
+            num(b.target_worst_se)
+        );
+    }
+
+    println!("\n8. Signed nutrition label for demo@2, verified offline");
+    let pair = overlap::report::signing::generate_key_pair()?;
+    let secret_path = args.dir.join("demo-signing.key");
+    let public_path = args.dir.join("demo-signing.pub");
+    super::keys::write_new(&secret_path, pair.secret.to_text().as_bytes(), 0o600, true)?;
+    super::keys::write_new(&public_path, pair.public.to_text().as_bytes(), 0o644, true)?;
+    let mut labels = Vec::new();
+    for (format, file) in [
+        (
+            overlap::report::render::ReportFormat::Html,
+            "nutrition-label-demo2.html",
+        ),
+        (
+            overlap::report::render::ReportFormat::Markdown,
+            "nutrition-label-demo2.md",
+        ),
+    ] {
+        let output = args.dir.join(file);
+        let written = write_report(
+            &mut store,
+            &ctx.stamp,
+            &info2,
+            &ReportRequest {
+                kind: overlap::report::view::ReportKind::NutritionLabel,
+                policy: &policy_file,
+                format,
+                output: &output,
+                date: today,
+                secret_key: Some(&secret_path),
+                templates: None,
+                budget: None,
+                recompute: false,
+            },
+        )?;
+        labels.push(written);
+    }
+    for written in &labels {
+        let bytes = std::fs::read(&written.path)?;
+        let read = |p: &Option<std::path::PathBuf>| -> Result<Option<String>> {
+            p.as_ref()
+                .map(std::fs::read_to_string)
+                .transpose()
+                .map_err(Into::into)
         };
-        for i in 0..*n {
-            let z1 = normal(&mut rng);
-            let z2 = r * z1 + (1.0 - r * r).sqrt() * normal(&mut rng);
-            let delta = [z1, z2, normal(&mut rng), normal(&mut rng), normal(&mut rng)];
-            out.push(record(
-                &mut rng,
-                format!("{bucket}-p{i:05}"),
-                bucket,
-                delta,
-                (None, None),
-            ));
+        let verified = overlap::report::signing::verify(
+            &bytes,
+            &pair.public.to_text(),
+            read(&written.signature)?.as_deref(),
+            read(&written.attestation)?.as_deref(),
+        );
+        match verified {
+            Ok(v) => println!(
+                "   {}: signed and VERIFIED (sha256 {}…, signer {}…)",
+                written.path.display(),
+                &v.report_sha256[..12],
+                &v.signer_fingerprint[..12]
+            ),
+            Err(e) => anyhow::bail!("the demo's own label did not verify: {e}"),
         }
     }
-    out
-}
-
-/// The active collection (the rows version 2 adds): edits that cross length and refusal.
-pub fn active(seed: u64, per_bucket: usize) -> Vec<Value> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_a11c);
-    let mut out = Vec::new();
-    for (bucket, _) in BUCKETS {
-        for i in 0..per_bucket {
-            let (arm, delta) = match i % 5 {
-                // A shortened copy of a refusing response: long-and-refusing vs short-and-refusing
-                // flips length without moving refusal; pairing with a non-refusing side crosses them.
-                0 => (
-                    (Some("shorten"), None),
-                    [
-                        -2.0 + 0.3 * normal(&mut rng),
-                        1.5 + 0.3 * normal(&mut rng),
-                        0.2 * normal(&mut rng),
-                        0.0,
-                        -0.2 + 0.2 * normal(&mut rng),
-                    ],
-                ),
-                1 => (
-                    (Some("expand"), None),
-                    [
-                        2.0 + 0.3 * normal(&mut rng),
-                        -1.5 + 0.3 * normal(&mut rng),
-                        0.2 * normal(&mut rng),
-                        0.1 * normal(&mut rng),
-                        0.3 + 0.2 * normal(&mut rng),
-                    ],
-                ),
-                2 => (
-                    (Some("add-disclaimer"), None),
-                    [
-                        0.2 * normal(&mut rng),
-                        0.2 + 0.2 * normal(&mut rng),
-                        0.0,
-                        1.0 + 0.2 * normal(&mut rng),
-                        0.1 * normal(&mut rng),
-                    ],
-                ),
-                3 => (
-                    (Some("bulletize"), None),
-                    [
-                        0.2 * normal(&mut rng),
-                        0.1 * normal(&mut rng),
-                        1.2 + 0.3 * normal(&mut rng),
-                        0.0,
-                        0.0,
-                    ],
-                ),
-                _ => (
-                    (Some("hedge"), Some("shorten")),
-                    [
-                        0.6 + 0.3 * normal(&mut rng),
-                        -0.5 + 0.3 * normal(&mut rng),
-                        0.1 * normal(&mut rng),
-                        0.0,
-                        1.0 + 0.3 * normal(&mut rng),
-                    ],
-                ),
-            };
-            // Randomize which side carries the edit so labels stay balanced.
-            let (arm, delta) = if rng.random::<bool>() {
-                ((arm.1, arm.0), delta.map(|x| -x))
-            } else {
-                (arm, delta)
-            };
-            out.push(record(
-                &mut rng,
-                format!("{bucket}-a{i:05}"),
-                bucket,
-                delta,
-                arm,
-            ));
-        }
-    }
-    out
+    let dbs = db.display();
+    println!("\nNext:");
+    println!("   overlap --db {dbs} analyze demo@1");
+    println!(
+        "   overlap --db {dbs} gate demo@1 --policy {} --format markdown",
+        policy_path.display()
+    );
+    println!(
+        "   overlap verify {} --public-key {}",
+        args.dir.join("nutrition-label-demo2.html").display(),
+        public_path.display()
+    );
+    println!("   overlap --db {dbs} design demo@2 --bucket self-harm --budget 1.03");
+    println!(
+        "   overlap --db {dbs} plan demo@2 --policy {} --budget 3000",
+        targets_path.display()
+    );
+    println!("   overlap --db {dbs} audit status demo@2");
+    println!("   overlap --db {dbs} dataset show demo@1");
+    println!("   overlap --db {dbs} dataset diff demo@1 demo@2");
+    println!("   overlap --db {dbs} intervention show shorten");
+    println!("   overlap --db {dbs} registry verify");
+    Ok(Outcome::Success)
 }

@@ -1,11 +1,269 @@
-//! The `overlap` binary: a thin shell over the library's command-line front end.
-#![forbid(unsafe_code)]
+//! The `overlap` binary, a thin front end over the library: argument definitions, one file per
+//! command group, output writers and the exit-code decision.
+//!
+//! Arguments are turned into library calls here and nowhere else; the library never sees clap. The
+//! exit code is decided in one place, [`exit_code`]: 0 success, 1 a negative verdict (a failing gate,
+//! a broken registry chain, a failed verification), 2 usage, input or tool errors.
+
+mod analyze;
+mod audit;
+mod dataset;
+mod demo;
+mod design;
+mod design_next;
+mod gate;
+mod intervention;
+mod keys;
+mod output;
+mod plan;
+mod registry;
+mod report;
+mod simulate;
 
 /// mimalloc: the design solvers allocate many small matrices per iteration, and glibc's
 /// allocator was a fifth of their time (see ARCHITECTURE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> std::process::ExitCode {
-    overlap::cli::main()
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use overlap::app::{PolicyErrors, Session, Stamp};
+use overlap::storage::Store;
+
+/// What a command concluded, when it ran to completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success: exit 0.
+    Success,
+    /// A negative verdict: exit 1.
+    Failure,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "overlap",
+    version,
+    about = "Governance for preference-learning data: overlap analysis, SLO gates, intervention design and signed reports",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The SQLite database file.
+    #[arg(long, global = true, env = "OVERLAP_DB", default_value = "overlap.db")]
+    pub db: PathBuf,
+    /// Who is acting (recorded in history); defaults to OVERLAP_ACTOR, then the OS user.
+    #[arg(long, global = true, env = "OVERLAP_ACTOR")]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database (or bring an existing one up to date).
+    Init,
+    /// Register, version, retire interventions and record their acceptance.
+    #[command(subcommand)]
+    Intervention(intervention::InterventionCommand),
+    /// The registry's hash-chained history.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// Import, list, show, diff and export immutable dataset versions.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
+    /// Fit the BTL model and measure overlap per risk bucket.
+    Analyze(analyze::AnalyzeArgs),
+    /// Evaluate a YAML overlap-SLO policy on a dataset version (exit 0 pass, 1 fail, 2 error).
+    Gate(gate::GateArgs),
+    /// Draw audit samples along weakest directions, record reviewers' verdicts, show audit evidence.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Check overlap-SLO policy files.
+    #[command(subcommand)]
+    Policy(gate::PolicyCommand),
+    /// Optimal intervention mixtures for a bucket (or for a design instance file).
+    Design(design::DesignArgs),
+    /// Plan a label budget across a policy's risk buckets (knapsack with coverage).
+    Plan(plan::PlanArgs),
+    /// Ed25519 signing keys for reports.
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
+    /// Verify a signed report offline: exit 0 when valid, 1 otherwise (fails closed).
+    Verify(keys::VerifyArgs),
+    /// Render nutrition labels and design-adequacy reports (md, html, json), optionally signed.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Run the collection loop on a scenario whose truth is known and compare strategies.
+    Simulate(simulate::SimulateArgs),
+    /// Build a complete example from the embedded default and print what to run next.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let code = exit_code(run(cli));
+    report_peak_memory();
+    code
+}
+
+/// With OVERLAP_REPORT_PEAK_MEMORY set, prints the process's peak resident memory (VmHWM) to stderr,
+/// so benchmarks can measure the real binary without extra tools.
+fn report_peak_memory() {
+    if std::env::var_os("OVERLAP_REPORT_PEAK_MEMORY").is_none() {
+        return;
+    }
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        });
+    match peak {
+        Some(kb) => eprintln!("peak memory: {kb} kB"),
+        None => eprintln!("peak memory: n/a"),
+    }
+}
+
+/// The single place where results become exit codes.
+pub fn exit_code(result: Result<Outcome>) -> ExitCode {
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(1),
+        Err(e) => {
+            // A policy with errors: its warnings first, as their own lines, then the errors.
+            if let Some(p) = policy_errors(&e) {
+                for w in p.diagnostics.iter().filter(|d| !d.is_error()) {
+                    eprintln!("{w}");
+                }
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn policy_errors(e: &anyhow::Error) -> Option<&PolicyErrors> {
+    e.chain().find_map(
+        |cause| match cause.downcast_ref::<overlap::app::AppError>() {
+            Some(overlap::app::AppError::Policy(p)) => Some(p),
+            _ => cause.downcast_ref::<PolicyErrors>(),
+        },
+    )
+}
+
+/// Audit evidence for a version (what the gate and reports read).
+pub fn audit_summaries(
+    store: &Store,
+    info: &overlap::storage::VersionInfo,
+) -> Result<Vec<overlap::model::analysis::AuditSummary>> {
+    Ok(overlap::audit::audit_summaries(store, info)?)
+}
+
+/// Context shared by commands: where the database is, who acts and when the command started.
+pub struct Context {
+    pub db: PathBuf,
+    /// The clock (read once, when the command starts) and the actor: every record a command
+    /// writes carries the same instant, and "today" is that instant's UTC date.
+    pub stamp: Stamp,
+}
+
+impl Context {
+    pub fn open(&self) -> Result<Store> {
+        Ok(Store::open(&self.db)?)
+    }
+
+    /// The store with the command's stamp, for the use cases.
+    pub fn session(&self) -> Result<Session> {
+        Ok(Session::open(&self.db, self.stamp.clone())?)
+    }
+
+    /// The command's instant as RFC 3339 UTC.
+    pub fn now(&self) -> String {
+        self.stamp.now()
+    }
+
+    /// The command's UTC date (the default `--today` of the gate and reports).
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.stamp.today()
+    }
+
+    pub fn actor(&self) -> &str {
+        self.stamp.actor()
+    }
+}
+
+fn default_actor() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let actor = cli
+        .actor
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(default_actor);
+    let ctx = Context {
+        db: cli.db,
+        stamp: Stamp::new(chrono::Utc::now(), actor),
+    };
+    match cli.command {
+        Command::Init => {
+            let (_, before) = Store::init(&ctx.db)?;
+            let now = overlap::storage::schema_version();
+            if before == 0 {
+                println!("created {} (schema version {now})", ctx.db.display());
+            } else if before < now {
+                println!(
+                    "upgraded {} from schema version {before} to {now}",
+                    ctx.db.display()
+                );
+            } else {
+                println!(
+                    "{} is already initialized (schema version {now})",
+                    ctx.db.display()
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Intervention(cmd) => intervention::run(&ctx, cmd),
+        Command::Registry(cmd) => registry::run(&ctx, cmd),
+        Command::Dataset(cmd) => dataset::run(&ctx, cmd),
+        Command::Analyze(args) => analyze::run(&ctx, args),
+        Command::Gate(args) => gate::run(&ctx, args),
+        Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Policy(cmd) => gate::run_policy(&ctx, cmd),
+        Command::Design(args) => design::run(&ctx, args),
+        Command::Plan(args) => plan::run(&ctx, args),
+        Command::Key(cmd) => keys::run_key(cmd),
+        Command::Verify(args) => keys::run_verify(args),
+        Command::Report(cmd) => report::run(&ctx, cmd),
+        Command::Simulate(args) => simulate::run(&ctx, args),
+        Command::Demo(args) => demo::run(&ctx, args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

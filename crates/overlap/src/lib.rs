@@ -1,0 +1,23 @@
+//! `overlap`: governance for preference-learning data.
+//!
+//! A library with a thin command-line front end (`cli`). See ARCHITECTURE.md for the code map and the
+//! invariants each module keeps.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
+pub mod analysis;
+pub mod app;
+pub mod audit;
+pub mod collection;
+pub mod demo;
+pub mod design;
+pub mod ingest;
+pub mod model;
+pub use overlap_numerics as numerics;
+pub mod policy;
+pub mod report;
+pub mod simulate;
+pub mod storage;
+pub mod textmap;
+
+/// The tool version recorded in results and reports.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

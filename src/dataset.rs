@@ -1,0 +1,609 @@
+//! `overlap dataset …`: import, list, show, diff and export immutable dataset versions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Subcommand, ValueEnum};
+use serde::Serialize;
+
+use super::output::{Format, num, print_json, progress_bar, table};
+use super::{Context, Outcome};
+use overlap::ingest::{
+    self, FeatureSelection, ImportError, ImportOptions, InputFormat, InterventionState, ScaleChoice,
+};
+use overlap::model::digest::row_fingerprint;
+use overlap::model::{DatasetRef, Name};
+use overlap::storage::{ImportOutcome, NewVersion, Store, VersionInfo};
+use overlap::textmap::FeatureMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputArg {
+    Jsonl,
+    Csv,
+    /// Text pairs computed into features by a built-in feature map.
+    Pairs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Import FILE (JSONL, CSV or text pairs; .gz read transparently; - for stdin) as the next
+    /// version of NAME.
+    Import {
+        name: String,
+        file: String,
+        /// Input format; inferred from the extension when absent.
+        #[arg(long, value_enum)]
+        input: Option<InputArg>,
+        /// `unit` (every scale 1) or a JSON file {"feature": scale}; default: RMS of Δφ (first
+        /// version only; later versions keep the first version's scales).
+        #[arg(long)]
+        scales: Option<String>,
+        /// Drop (and count) ties instead of rejecting them.
+        #[arg(long)]
+        drop_ties: bool,
+        #[arg(long)]
+        note: Option<String>,
+        /// Text pairs: the built-in feature map, `text-v2` (the default) or `text-v1` (see
+        /// docs/features.md).
+        #[arg(long, alias = "map", value_name = "MAP")]
+        feature_map: Option<String>,
+        /// Keep only these features (comma-separated; the schema keeps the input's order). Chosen at
+        /// version 1: later versions must end up with the same features.
+        #[arg(
+            long,
+            value_name = "NAME,…",
+            value_delimiter = ',',
+            conflicts_with = "exclude_features"
+        )]
+        features: Option<Vec<String>>,
+        /// Drop these features (comma-separated) and keep every other one.
+        #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+        exclude_features: Option<Vec<String>>,
+        /// Text pairs: the field holding the bucket.
+        #[arg(long)]
+        bucket_field: Option<String>,
+        /// Text pairs: the field holding the group.
+        #[arg(long)]
+        group_field: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List datasets with their latest versions.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a version: counts per bucket and arm, label balance, features and scales, lineage.
+    Show {
+        dataset: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Compare two versions by comparison id.
+    Diff {
+        from: String,
+        to: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Write a version as JSONL or CSV; re-importing it reproduces the digest.
+    Export {
+        dataset: String,
+        /// `jsonl` or `csv` (to stdout), or a file path ending in .jsonl or .csv.
+        #[arg(long, default_value = "jsonl")]
+        output: String,
+    },
+}
+
+fn parse_ref(s: &str) -> Result<DatasetRef> {
+    s.parse::<DatasetRef>()
+        .with_context(|| format!("'{s}' is not a dataset reference (expected NAME or NAME@N)"))
+}
+
+fn interventions(store: &Store) -> Result<HashMap<String, InterventionState>> {
+    Ok(store
+        .interventions()?
+        .into_iter()
+        .map(|i| {
+            let state = if i.retired.is_some() {
+                InterventionState::Retired
+            } else {
+                InterventionState::Active
+            };
+            (i.name, state)
+        })
+        .collect())
+}
+
+fn read_scales(arg: &Option<String>) -> Result<Option<ScaleChoice>> {
+    match arg.as_deref() {
+        None => Ok(None),
+        Some("unit") => Ok(Some(ScaleChoice::Unit)),
+        Some("rms") => Ok(Some(ScaleChoice::Rms)),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --scales file {path}"))?;
+            let map: BTreeMap<String, f64> = serde_json::from_str(&text).with_context(|| {
+                format!("{path}: expected a JSON object {{\"feature\": positive number}}")
+            })?;
+            Ok(Some(ScaleChoice::Explicit(map)))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ImportJson<'a> {
+    dataset: &'a str,
+    version: u32,
+    digest: &'a str,
+    created: bool,
+    rows: u64,
+    dropped_ties: u64,
+}
+
+/// Per-version summary printed by `show`.
+#[derive(Debug, Serialize)]
+pub(crate) struct VersionSummary {
+    #[serde(flatten)]
+    pub info: VersionInfo,
+    pub label_balance: f64,
+    pub buckets: Vec<CountRow>,
+    pub arms: Vec<CountRow>,
+    pub never_varies: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CountRow {
+    pub name: String,
+    pub n: u64,
+    pub label_balance: f64,
+}
+
+fn summarize(store: &Store, info: VersionInfo) -> Result<VersionSummary> {
+    let data = store.version_data(&info)?;
+    let mut buckets = vec![(0u64, 0u64); data.buckets.len()];
+    let mut arms = vec![(0u64, 0u64); data.arms.len()];
+    for t in 0..data.len() {
+        let l = u64::from(data.labels[t]);
+        let b = &mut buckets[data.bucket[t] as usize];
+        b.0 += 1;
+        b.1 += l;
+        let a = &mut arms[data.arm[t] as usize];
+        a.0 += 1;
+        a.1 += l;
+    }
+    let rows = |names: &[String], counts: &[(u64, u64)]| {
+        let mut out: Vec<CountRow> = names
+            .iter()
+            .zip(counts)
+            .map(|(name, (n, ones))| CountRow {
+                name: name.clone(),
+                n: *n,
+                label_balance: *ones as f64 / (*n).max(1) as f64,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    };
+    let never_varies = (0..data.d)
+        .filter(|&j| (0..data.len()).all(|t| data.delta[t * data.d + j] == 0.0))
+        .map(|j| info.schema.features[j].clone())
+        .collect();
+    let ones: u64 = data.labels.iter().map(|&l| u64::from(l)).sum();
+    Ok(VersionSummary {
+        label_balance: ones as f64 / data.len().max(1) as f64,
+        buckets: rows(&data.buckets, &buckets),
+        arms: rows(&data.arms, &arms),
+        never_varies,
+        info,
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct DiffReport {
+    from: String,
+    to: String,
+    from_digest: String,
+    to_digest: String,
+    added: Vec<String>,
+    removed: Vec<String>,
+    changed: Vec<String>,
+    unchanged: u64,
+    buckets: Vec<BucketDelta>,
+}
+
+#[derive(Debug, Serialize)]
+struct BucketDelta {
+    bucket: String,
+    from: u64,
+    to: u64,
+    change: i64,
+}
+
+fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffReport> {
+    if a.schema.features != b.schema.features {
+        bail!(
+            "{} and {} have different feature schemas ([{}] vs [{}])",
+            a.label(),
+            b.label(),
+            a.schema.features.join(", "),
+            b.schema.features.join(", ")
+        );
+    }
+    let mut old: HashMap<String, [u8; 32]> = HashMap::new();
+    let mut old_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    store.for_each_comparison::<anyhow::Error>(a, |c| {
+        *old_buckets.entry(c.bucket.clone()).or_default() += 1;
+        old.insert(c.id.clone(), row_fingerprint(&c));
+        Ok(())
+    })?;
+    let (mut added, mut changed) = (Vec::new(), Vec::new());
+    let mut unchanged = 0u64;
+    let mut new_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    store.for_each_comparison::<anyhow::Error>(b, |c| {
+        *new_buckets.entry(c.bucket.clone()).or_default() += 1;
+        match old.remove(&c.id) {
+            None => added.push(c.id),
+            Some(fp) if fp != row_fingerprint(&c) => changed.push(c.id),
+            Some(_) => unchanged += 1,
+        }
+        Ok(())
+    })?;
+    let mut removed: Vec<String> = old.into_keys().collect();
+    removed.sort();
+    added.sort();
+    changed.sort();
+    let mut names: Vec<&String> = old_buckets.keys().chain(new_buckets.keys()).collect();
+    names.sort();
+    names.dedup();
+    let buckets = names
+        .into_iter()
+        .map(|name| {
+            let from = old_buckets.get(name).copied().unwrap_or(0);
+            let to = new_buckets.get(name).copied().unwrap_or(0);
+            BucketDelta {
+                bucket: name.clone(),
+                from,
+                to,
+                change: to as i64 - from as i64,
+            }
+        })
+        .collect();
+    Ok(DiffReport {
+        from: a.label(),
+        to: b.label(),
+        from_digest: a.digest.clone(),
+        to_digest: b.digest.clone(),
+        added,
+        removed,
+        changed,
+        unchanged,
+        buckets,
+    })
+}
+
+fn show_ids(label: &str, ids: &[String]) {
+    const SHOWN: usize = 10;
+    if ids.is_empty() {
+        return;
+    }
+    let head: Vec<&str> = ids.iter().take(SHOWN).map(String::as_str).collect();
+    let more = if ids.len() > SHOWN {
+        format!(" … and {} more", ids.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    println!("  {label}: {}{more}", head.join(", "));
+}
+
+pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
+    match cmd {
+        DatasetCommand::Import {
+            name,
+            file,
+            input,
+            scales,
+            drop_ties,
+            note,
+            feature_map,
+            features,
+            exclude_features,
+            bucket_field,
+            group_field,
+            format,
+        } => {
+            let name = Name::parse(&name).context("invalid dataset name")?;
+            let format_in = match input {
+                Some(InputArg::Jsonl) => InputFormat::Jsonl,
+                Some(InputArg::Csv) => InputFormat::Csv,
+                Some(InputArg::Pairs) => InputFormat::Pairs,
+                None => ingest::infer_format(&file).ok_or_else(|| {
+                    anyhow!("cannot tell the format of '{file}' from its name: pass --input jsonl|csv|pairs")
+                })?,
+            };
+            let feature_map = match (&feature_map, format_in) {
+                (None, _) => FeatureMap::default(),
+                (Some(map), InputFormat::Pairs) => FeatureMap::from_name(map)?,
+                (Some(_), _) => bail!(
+                    "--feature-map applies to text pairs only: pass --input pairs, or drop --feature-map"
+                ),
+            };
+            let opts = ImportOptions {
+                format: format_in,
+                scales: read_scales(&scales)?,
+                drop_ties,
+                feature_map,
+                selection: match (features, exclude_features) {
+                    (Some(keep), _) => Some(FeatureSelection::Keep(keep)),
+                    (None, Some(drop)) => Some(FeatureSelection::Exclude(drop)),
+                    (None, None) => None,
+                },
+                bucket_field,
+                group_field,
+            };
+            let mut store = ctx.open()?;
+            let known = interventions(&store)?;
+            let reader = ingest::open_input(&file)?;
+            let now = ctx.now();
+            let meta = NewVersion {
+                note: note.as_deref(),
+                source: Some(&file),
+                actor: ctx.actor(),
+                now: &now,
+            };
+            let bar = progress_bar(&format!("importing {file}"));
+            let report = ingest::import(
+                &mut store,
+                name.as_str(),
+                &file,
+                reader,
+                &opts,
+                &known,
+                &meta,
+                &|rows| bar.set_position(rows),
+            );
+            bar.finish_and_clear();
+            let report = match report {
+                Ok(r) => r,
+                Err(ImportError::Invalid(problems)) => {
+                    bail!(
+                        "{problems}\nimport rejected: {} problem{} found; nothing was written",
+                        problems.total,
+                        if problems.total == 1 { "" } else { "s" }
+                    )
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let (info, created) = match &report.outcome {
+                ImportOutcome::Created(i) => (i, true),
+                ImportOutcome::Unchanged(i) => (i, false),
+            };
+            match format {
+                Format::Json => print_json(&ImportJson {
+                    dataset: &info.dataset,
+                    version: info.version,
+                    digest: &info.digest,
+                    created,
+                    rows: report.rows,
+                    dropped_ties: report.dropped_ties,
+                })?,
+                Format::Human => {
+                    if created {
+                        println!("{}@{} {}", info.dataset, info.version, info.digest);
+                        print!("imported {} comparisons", report.rows);
+                        if report.dropped_ties > 0 {
+                            print!(" ({} ties dropped)", report.dropped_ties);
+                        }
+                        println!();
+                    } else {
+                        println!(
+                            "unchanged: the content is identical to {}@{} ({}); no version created",
+                            info.dataset, info.version, info.digest
+                        );
+                    }
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        DatasetCommand::List { format } => {
+            let store = ctx.open()?;
+            let all = store.datasets()?;
+            match format {
+                Format::Json => print_json(&all)?,
+                Format::Human => {
+                    if all.is_empty() {
+                        println!("no datasets: import one with `overlap dataset import NAME FILE`");
+                    }
+                    let rows: Vec<Vec<String>> = all
+                        .iter()
+                        .map(|d| {
+                            vec![
+                                d.name.clone(),
+                                d.versions.to_string(),
+                                d.latest.n.to_string(),
+                                d.latest.schema.dim().to_string(),
+                                d.latest.digest[..16].to_string(),
+                                d.latest.created_at.clone(),
+                            ]
+                        })
+                        .collect();
+                    if !rows.is_empty() {
+                        print!(
+                            "{}",
+                            table(
+                                &[
+                                    "name",
+                                    "versions",
+                                    "rows (latest)",
+                                    "features",
+                                    "digest",
+                                    "created"
+                                ],
+                                &rows
+                            )
+                        );
+                    }
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        DatasetCommand::Show { dataset, format } => {
+            let store = ctx.open()?;
+            let info = store.resolve(&parse_ref(&dataset)?)?;
+            let s = summarize(&store, info)?;
+            match format {
+                Format::Json => print_json(&s)?,
+                Format::Human => {
+                    let i = &s.info;
+                    println!("{}@{}", i.dataset, i.version);
+                    println!("  digest:   {}", i.digest);
+                    println!(
+                        "  parent:   {}",
+                        i.parent
+                            .map_or("—".to_string(), |p| format!("{}@{p}", i.dataset))
+                    );
+                    println!(
+                        "  rows:     {} (label balance {})",
+                        i.n,
+                        num(s.label_balance)
+                    );
+                    if i.dropped_ties > 0 {
+                        println!("  dropped:  {} ties", i.dropped_ties);
+                    }
+                    println!("  created:  {} by {}", i.created_at, i.created_by);
+                    if let Some(src) = &i.source {
+                        println!("  source:   {src}");
+                    }
+                    if let Some(n) = &i.note {
+                        println!("  note:     {n}");
+                    }
+                    if let Some(m) = &i.schema.feature_map {
+                        println!("  features computed by map {m}");
+                    }
+                    println!("  features (scale, {:?}):", i.schema.scale_source);
+                    for (f, sc) in i.schema.features.iter().zip(&i.schema.scales) {
+                        let flag = if s.never_varies.contains(f) {
+                            "  (never varies)"
+                        } else {
+                            ""
+                        };
+                        println!("    {f:<20} {}{flag}", num(*sc));
+                    }
+                    let rows = |r: &[CountRow]| -> Vec<Vec<String>> {
+                        r.iter()
+                            .map(|c| vec![c.name.clone(), c.n.to_string(), num(c.label_balance)])
+                            .collect()
+                    };
+                    println!();
+                    print!(
+                        "{}",
+                        table(&["bucket", "n", "label balance"], &rows(&s.buckets))
+                    );
+                    println!();
+                    print!("{}", table(&["arm", "n", "label balance"], &rows(&s.arms)));
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        DatasetCommand::Diff { from, to, format } => {
+            let store = ctx.open()?;
+            let a = store.resolve(&parse_ref(&from)?)?;
+            let b = store.resolve(&parse_ref(&to)?)?;
+            let d = diff(&store, &a, &b)?;
+            match format {
+                Format::Json => print_json(&d)?,
+                Format::Human => {
+                    println!("{} → {}", d.from, d.to);
+                    println!(
+                        "  added {}, removed {}, changed {}, unchanged {}",
+                        d.added.len(),
+                        d.removed.len(),
+                        d.changed.len(),
+                        d.unchanged
+                    );
+                    show_ids("added", &d.added);
+                    show_ids("removed", &d.removed);
+                    show_ids("changed", &d.changed);
+                    let rows: Vec<Vec<String>> = d
+                        .buckets
+                        .iter()
+                        .map(|b| {
+                            vec![
+                                b.bucket.clone(),
+                                b.from.to_string(),
+                                b.to.to_string(),
+                                format!("{:+}", b.change),
+                            ]
+                        })
+                        .collect();
+                    println!();
+                    print!("{}", table(&["bucket", "from", "to", "change"], &rows));
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        DatasetCommand::Export { dataset, output } => {
+            let store = ctx.open()?;
+            let info = store.resolve(&parse_ref(&dataset)?)?;
+            let (kind, path) = match output.as_str() {
+                "jsonl" => ("jsonl", None),
+                "csv" => ("csv", None),
+                p if p.ends_with(".jsonl") => ("jsonl", Some(p)),
+                p if p.ends_with(".csv") => ("csv", Some(p)),
+                p => bail!(
+                    "--output takes jsonl, csv, or a file path ending in .jsonl or .csv; found '{p}'"
+                ),
+            };
+            let sink: Box<dyn Write> = match path {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("cannot create {p}"))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            export(&store, &info, kind, sink)?;
+            if let Some(p) = path {
+                eprintln!("wrote {} rows of {} to {p}", info.n, info.label());
+            }
+            if info.schema.scale_source != overlap::model::ScaleSource::Rms || info.version > 1 {
+                eprintln!(
+                    "note: to reproduce digest {} on re-import, pass --scales with these scales: {}",
+                    info.digest,
+                    serde_json::to_string(
+                        &info
+                            .schema
+                            .features
+                            .iter()
+                            .zip(&info.schema.scales)
+                            .map(|(f, s)| (f.clone(), *s))
+                            .collect::<BTreeMap<_, _>>()
+                    )?
+                );
+            }
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+fn export(store: &Store, info: &VersionInfo, kind: &str, mut sink: Box<dyn Write>) -> Result<()> {
+    if kind == "jsonl" {
+        store.for_each_comparison::<anyhow::Error>(info, |c| {
+            serde_json::to_writer(&mut sink, &ingest::export::jsonl_record(&info.schema, &c))?;
+            sink.write_all(b"\n")?;
+            Ok(())
+        })?;
+        sink.flush()?;
+        return Ok(());
+    }
+    let shape = store.version_shape(info)?;
+    if shape.sides && shape.delta {
+        bail!(
+            "{} mixes per-side and delta records: export it as jsonl",
+            info.label()
+        );
+    }
+    let mut csv = ingest::export::CsvExporter::new(sink, &info.schema, shape.delta, shape.texts)?;
+    store.for_each_comparison::<anyhow::Error>(info, |c| Ok(csv.write(&c)?))?;
+    csv.finish()?;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! `overlap key generate` and `overlap verify`: Ed25519 keys and offline report verification.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::Outcome;
+use super::output::{Format, print_json};
+use overlap::report::signing;
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make an Ed25519 key pair: PREFIX.key (secret, mode 0600, never printed) and PREFIX.pub.
+    Generate {
+        #[arg(long)]
+        output: PathBuf,
+        /// Overwrite existing key files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The report file.
+    pub file: PathBuf,
+    #[arg(long)]
+    pub public_key: PathBuf,
+    /// Detached signature (default: FILE.sig when it exists).
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
+    /// DSSE/in-toto attestation (default: FILE.intoto.json when it exists).
+    #[arg(long)]
+    pub attestation: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Writes `bytes` to a new file with the given Unix mode (0600 for secrets).
+pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() && !force {
+        bail!(
+            "{} already exists (pass --force to overwrite)",
+            path.display()
+        );
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
+    match cmd {
+        KeyCommand::Generate { output, force } => {
+            let pair = signing::generate_key_pair()?;
+            let secret = with_suffix(&output, ".key");
+            let public = with_suffix(&output, ".pub");
+            if !force {
+                for p in [&secret, &public] {
+                    if p.exists() {
+                        bail!("{} already exists (pass --force to overwrite)", p.display());
+                    }
+                }
+            }
+            write_new(&secret, pair.secret.to_text().as_bytes(), 0o600, force)?;
+            write_new(&public, pair.public.to_text().as_bytes(), 0o644, force)?;
+            println!(
+                "wrote {} (secret, mode 0600) and {}",
+                secret.display(),
+                public.display()
+            );
+            println!("key fingerprint: {}", pair.public.fingerprint());
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VerifyReport<'a> {
+    valid: bool,
+    file: String,
+    file_sha256: Option<&'a str>,
+    dataset_digest: Option<&'a str>,
+    policy_digest: Option<&'a str>,
+    tool_version: Option<&'a str>,
+    signer_fingerprint: Option<&'a str>,
+    predicate_type: Option<String>,
+    predicate: Option<&'a serde_json::Value>,
+    checked: Vec<String>,
+    error: Option<String>,
+}
+
+fn read_text(path: &Path, what: &str) -> std::result::Result<String, String> {
+    std::fs::read(path)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// Verifies a report; every failure — including a missing or unreadable file — is a negative
+/// verdict (exit 1), never a pass.
+pub(crate) fn run_verify(args: VerifyArgs) -> Result<Outcome> {
+    let mut checked = Vec::new();
+    let result = (|| -> std::result::Result<signing::Verified, String> {
+        let report = std::fs::read(&args.file)
+            .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+        let key = read_text(&args.public_key, "public key")?;
+        let sig_path = args.signature.clone().or_else(|| {
+            let p = with_suffix(&args.file, ".sig");
+            p.exists().then_some(p)
+        });
+        let att_path = args.attestation.clone().or_else(|| {
+            let p = with_suffix(&args.file, ".intoto.json");
+            p.exists().then_some(p)
+        });
+        let sig = sig_path
+            .as_ref()
+            .map(|p| read_text(p, "signature"))
+            .transpose()?;
+        let att = att_path
+            .as_ref()
+            .map(|p| read_text(p, "attestation"))
+            .transpose()?;
+        if let Some(p) = &sig_path {
+            checked.push(format!("signature {}", p.display()));
+        }
+        if let Some(p) = &att_path {
+            checked.push(format!("attestation {}", p.display()));
+        }
+        signing::verify(&report, &key, sig.as_deref(), att.as_deref()).map_err(|e| e.to_string())
+    })();
+    let (verified, error) = match result {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(e)),
+    };
+    let report = VerifyReport {
+        valid: verified.is_some(),
+        file: args.file.display().to_string(),
+        file_sha256: verified.as_ref().map(|v| v.report_sha256.as_str()),
+        dataset_digest: verified.as_ref().map(|v| v.dataset_digest.as_str()),
+        policy_digest: verified.as_ref().and_then(|v| v.policy_digest()),
+        tool_version: verified.as_ref().and_then(|v| v.tool_version()),
+        signer_fingerprint: verified.as_ref().map(|v| v.signer_fingerprint.as_str()),
+        predicate_type: verified
+            .as_ref()
+            .and_then(|v| v.predicate_type())
+            .map(|p| p.to_string()),
+        predicate: verified.as_ref().and_then(|v| v.predicate()),
+        checked,
+        error,
+    };
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Human => match &report.error {
+            None => {
+                println!("VERIFIED {}", report.file);
+                println!("  checked:        {}", report.checked.join(", "));
+                println!("  file sha256:    {}", report.file_sha256.unwrap_or("—"));
+                println!("  dataset digest: {}", report.dataset_digest.unwrap_or("—"));
+                println!("  policy digest:  {}", report.policy_digest.unwrap_or("—"));
+                println!("  tool version:   {}", report.tool_version.unwrap_or("—"));
+                println!(
+                    "  signer key:     {}",
+                    report.signer_fingerprint.unwrap_or("—")
+                );
+                if let Some(p) = &report.predicate_type {
+                    println!("  predicate:      {p}");
+                }
+            }
+            Some(e) => {
+                println!("NOT VERIFIED {}: {e}", report.file);
+            }
+        },
+    }
+    Ok(if report.valid {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
