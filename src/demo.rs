@@ -11,6 +11,7 @@ use super::{Context, Outcome};
 use crate::output::num;
 use overlap::analysis::service;
 use overlap::app::gate::{GateRequest, run_gate};
+use overlap::app::plan::{PlanRequest, make_plan};
 use overlap::app::policy_file::{PolicyFile, analysis_params};
 use overlap::app::report::{ReportRequest, write_report};
 use overlap::audit;
@@ -276,7 +277,7 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     println!("\n7. What would close the gap: the E-optimal mixture and a budget plan");
     let info1 = store.resolve(&"demo@1".parse()?)?;
     for (info, budget) in [(&info1, None), (&info2, Some(1.03))] {
-        let d = super::design::bucket_design(
+        let d = overlap::app::design::bucket_design(
             &store,
             info,
             DesignRequest {
@@ -311,7 +312,18 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     let targets_path = args.dir.join("precision-targets.yaml");
     std::fs::write(&targets_path, PRECISION_TARGETS)
         .with_context(|| format!("cannot write {}", targets_path.display()))?;
-    let plan = super::plan::make_plan(ctx, &mut store, &info2, &targets_path, Some(3000.0), 1.0)?;
+    let targets = PolicyFile::from_text(&targets_path, PRECISION_TARGETS);
+    let plan = make_plan(
+        &mut store,
+        &ctx.stamp,
+        &info2,
+        &PlanRequest {
+            policy: &targets,
+            budget: Some(3000.0),
+            label_cost: 1.0,
+        },
+    )?
+    .report;
     println!(
         "   plan for demo@2 under {} with a budget of 3000: {} labels, cost {}, every target met: {}",
         targets_path.display(),

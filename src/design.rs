@@ -8,10 +8,8 @@ use serde::Serialize;
 
 use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
-use overlap::analysis::{self, service};
 use overlap::design::{self, BucketDesign, DesignRequest, instance::parse_instance};
 use overlap::model::DatasetRef;
-use overlap::model::analysis::{AnalysisParams, FitMode};
 use overlap::numerics::design::{Criterion, DesignOutcome, SolverOptions, solve_design};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,62 +178,6 @@ fn parse_min_mass(items: &[String]) -> Result<Vec<(String, f64)>> {
         .collect()
 }
 
-/// Designs one bucket of a version (library-level entry used by the demo and reports too).
-pub(crate) fn bucket_design(
-    store: &overlap::storage::Store,
-    info: &overlap::storage::VersionInfo,
-    request: DesignRequest,
-    robust_over_groups: bool,
-    ridge: f64,
-) -> Result<BucketDesign> {
-    let params = AnalysisParams {
-        ridge,
-        info_ridge: 0.0,
-        fit: FitMode::Pooled,
-        pairs: Vec::new(),
-        scopes: Vec::new(),
-    };
-    let analyzed = service::compute(store, info, &params)?;
-    let registry = service::registry_view(store)?;
-    let active: Vec<String> = store
-        .interventions()?
-        .into_iter()
-        .filter(|i| i.retired.is_none())
-        .map(|i| i.name)
-        .collect();
-    let mut request = request;
-    if robust_over_groups {
-        let data = store.version_data(info)?;
-        let pos = analyzed
-            .analysis
-            .buckets
-            .iter()
-            .position(|b| b.bucket == request.bucket);
-        if let Some(pos) = pos {
-            let arms: Vec<String> = analyzed.information[pos]
-                .arms
-                .iter()
-                .map(|a| a.arm.clone())
-                .collect();
-            request.groups = Some(analysis::group_arm_information(
-                &data,
-                &info.schema.scales,
-                &request.bucket,
-                &analyzed.weights[pos],
-                &arms,
-            )?);
-        }
-        request.criterion = Criterion::ERobust;
-    }
-    Ok(design::design_bucket(
-        &analyzed,
-        &registry,
-        &design::candidate_arms(&active),
-        &request,
-        &SolverOptions::default(),
-    )?)
-}
-
 fn print_design(d: &BucketDesign) {
     println!(
         "{}@{} bucket {}: {}-optimal design ({})",
@@ -382,7 +324,13 @@ pub(crate) fn run(ctx: &Context, args: DesignArgs) -> Result<Outcome> {
         min_mass: parse_min_mass(&args.min_mass)?,
         groups: None,
     };
-    let d = bucket_design(&store, &info, request, args.robust_over_groups, args.ridge)?;
+    let d = overlap::app::design::bucket_design(
+        &store,
+        &info,
+        request,
+        args.robust_over_groups,
+        args.ridge,
+    )?;
     match args.format {
         Format::Json => print_json(&d)?,
         Format::Human => print_design(&d),

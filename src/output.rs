@@ -52,30 +52,9 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Formats a float with a fixed number of significant digits for human output.
-pub(crate) fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return if x.is_nan() {
-            "n/a".into()
-        } else {
-            "inf".into()
-        };
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if (1e-3..1e6).contains(&a) {
-        let digits = (4 - a.log10().floor() as i32 - 1).clamp(0, 6) as usize;
-        format!("{x:.digits$}")
-    } else {
-        format!("{x:.3e}")
-    }
-}
-
-pub(crate) fn opt_num(x: Option<f64>) -> String {
-    x.map_or_else(|| "—".to_string(), num)
-}
+/// Numbers for people: the library's one formatter, so the CLI prints a value as the reports and
+/// the gate do.
+pub(crate) use overlap::model::number::{format_number as num, format_optional as opt_num};
 
 /// A progress bar on stderr that stays hidden when stderr is not a terminal.
 pub(crate) fn progress_bar(message: &str) -> indicatif::ProgressBar {

@@ -2,17 +2,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use clap::Args;
 
 use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
-use overlap::analysis::service;
-use overlap::app::policy_file::{PolicyFile, analysis_params};
-use overlap::design::plan::{PlanReport, plan};
+use overlap::app::PolicyFile;
+use overlap::app::plan::{PlanRequest, make_plan};
+use overlap::design::plan::PlanReport;
 use overlap::model::DatasetRef;
-use overlap::policy::DatasetContext;
-use overlap::storage::NewPlan;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -30,64 +28,6 @@ pub struct PlanArgs {
     pub label_cost: f64,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-}
-
-/// Plans and records; used by the command and the demo.
-pub(crate) fn make_plan(
-    ctx: &Context,
-    store: &mut overlap::storage::Store,
-    info: &overlap::storage::VersionInfo,
-    policy_path: &std::path::Path,
-    budget: Option<f64>,
-    label_cost: f64,
-) -> Result<PlanReport> {
-    if let Some(b) = budget {
-        if !(b.is_finite() && b >= 0.0) {
-            bail!("--budget must be a number ≥ 0");
-        }
-    }
-    if !(label_cost.is_finite() && label_cost >= 0.0) {
-        bail!("--label-cost must be a number ≥ 0");
-    }
-    let policy_file = PolicyFile::read(policy_path)?;
-    let params = analysis_params(&policy_file.shape()?);
-    let analyzed = service::compute(store, info, &params)?;
-    let loaded = policy_file.load(Some(&DatasetContext::from_analysis(&analyzed.analysis)))?;
-    super::gate::print_warnings(&loaded.warnings);
-    let policy = loaded.policy;
-    let registry = service::registry_view(store)?;
-    let report = plan(
-        &analyzed,
-        &policy,
-        &policy.name.value,
-        &registry,
-        budget,
-        label_cost,
-    )?;
-    if let Some(why) = &report.not_planned {
-        // A plan that buys nothing is not recorded: say why, rule by rule and bucket by bucket.
-        let mut message = why.clone();
-        for r in &report.rules {
-            message.push_str(&format!("\n  rule {}: {}", r.rule, r.reason));
-        }
-        for s in &report.skipped {
-            message.push_str(&format!("\n  bucket {}: {}", s.bucket, s.reason));
-        }
-        bail!(message);
-    }
-    store.record_plan(
-        info,
-        &NewPlan {
-            policy_name: &policy.name.value,
-            policy_digest: &policy.digest,
-            budget,
-            label_cost,
-            plan: &serde_json::to_value(&report)?,
-            now: &ctx.now(),
-            actor: ctx.actor(),
-        },
-    )?;
-    Ok(report)
 }
 
 pub(crate) fn print_plan(p: &PlanReport) {
@@ -209,16 +149,22 @@ pub(crate) fn run(ctx: &Context, args: PlanArgs) -> Result<Outcome> {
         .dataset
         .parse()
         .with_context(|| format!("'{}' is not NAME or NAME@N", args.dataset))?;
-    let mut store = ctx.open()?;
-    let info = store.resolve(&r)?;
-    let report = make_plan(
-        ctx,
-        &mut store,
+    let policy = PolicyFile::read(&args.policy)?;
+    let mut session = ctx.session()?;
+    let info = session.store().resolve(&r)?;
+    let (store, stamp) = session.parts();
+    let run = make_plan(
+        store,
+        stamp,
         &info,
-        &args.policy,
-        args.budget,
-        args.label_cost,
+        &PlanRequest {
+            policy: &policy,
+            budget: args.budget,
+            label_cost: args.label_cost,
+        },
     )?;
+    super::gate::print_warnings(&run.warnings);
+    let report = run.report;
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Human => print_plan(&report),

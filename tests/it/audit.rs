@@ -673,8 +673,8 @@ fn status_figures_on_a_hand_computed_fixture() {
         .expect_code(0)
         .stdout_has(&[
             "ILLUSORY OVERLAP",
-            "0.2500 (1/4)",
-            "agreement ann/bob on 3 comparisons: 0.3333 agree, κ -0.5000",
+            "0.25 (1/4)",
+            "agreement ann/bob on 3 comparisons: 0.3333 agree, κ -0.5",
             "2 comparisons split evenly",
             "unaudited",
         ]);

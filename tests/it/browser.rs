@@ -130,7 +130,7 @@ fn demo_reports_render_in_headless_chromium() {
         );
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::common::demo_copy();
     let root = dir.path();
     let overlap = |args: &[&str]| {
         let out = assert_cmd::Command::cargo_bin("overlap")
@@ -148,7 +148,6 @@ fn demo_reports_render_in_headless_chromium() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    overlap(&["demo", "--dir", "d"]);
     let artifacts = artifacts_dir();
     for (kind, version) in [
         ("label", "demo@1"),

@@ -20,14 +20,9 @@ struct Out {
 
 impl Demo {
     fn new() -> Demo {
-        let dir = tempfile::Builder::new()
-            .prefix("overlap-next-")
-            .tempdir()
-            .expect("temporary directory");
-        let demo = Demo { dir };
-        let out = demo.raw(&["demo", "--dir", "d"]);
-        assert_eq!(out.code, 0, "demo failed: {}", out.stderr);
-        demo
+        Demo {
+            dir: crate::common::demo_copy(),
+        }
     }
 
     fn db(&self) -> PathBuf {

@@ -14,15 +14,8 @@ struct Demo {
 }
 
 fn demo() -> Demo {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::common::demo_copy();
     let root = dir.path().to_path_buf();
-    Command::cargo_bin("overlap")
-        .expect("binary")
-        .current_dir(&root)
-        .env("OVERLAP_ACTOR", "tester")
-        .args(["demo", "--dir", "d"])
-        .assert()
-        .success();
     let db = root.join("d/overlap.db");
     Demo {
         _dir: dir,

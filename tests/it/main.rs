@@ -13,6 +13,7 @@ mod support {
 mod audit;
 mod bad_input;
 mod browser;
+mod cli_help;
 mod conformance_btl;
 mod conformance_btl_cli;
 mod conformance_design;
@@ -22,6 +23,7 @@ mod data_copies;
 mod design_cli;
 mod design_next;
 mod gate_cli;
+mod human_output;
 mod import;
 mod plan;
 mod policy_diagnostics;

@@ -22,16 +22,8 @@ struct Demo {
 
 impl Demo {
     fn new() -> Demo {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = crate::common::demo_copy();
         let root = dir.path().to_path_buf();
-        let out = Command::cargo_bin("overlap")
-            .expect("binary")
-            .current_dir(&root)
-            .env("OVERLAP_ACTOR", "tester")
-            .args(["demo", "--dir", "d"])
-            .output()
-            .expect("run demo");
-        assert!(out.status.success(), "{}", describe(&["demo"], &out));
         Demo { _dir: dir, root }
     }
 

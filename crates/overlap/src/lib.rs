@@ -1,7 +1,8 @@
 //! `overlap`: governance for preference-learning data.
 //!
-//! A library with a thin command-line front end (`cli`). See ARCHITECTURE.md for the code map and the
-//! invariants each module keeps.
+//! The library behind the `overlap` binary: the use cases (`app`) over the store, the analyses, the
+//! policies, the reports and the pure numerics (`numerics`, the `overlap-numerics` crate). It never
+//! prints and never exits. See ARCHITECTURE.md for the code map and the invariants each module keeps.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 pub mod analysis;

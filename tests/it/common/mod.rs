@@ -287,3 +287,46 @@ pub(crate) fn f(v: &Value) -> f64 {
     v.as_f64()
         .unwrap_or_else(|| panic!("expected a number, found {v}"))
 }
+
+/// A fresh temporary folder holding a copy of the demo's folder `d/` (its database, policies, keys
+/// and reports). The demo runs once per test process (`overlap demo --dir d`, actor `tester`) into
+/// a template under Cargo's target tmp folder; each caller gets its own copy to change.
+pub(crate) fn demo_copy() -> tempfile::TempDir {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("demo-template-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("template folder")
+            .keep();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_overlap"))
+            .current_dir(&dir)
+            .env_remove("OVERLAP_DB")
+            .env("OVERLAP_ACTOR", "tester")
+            .args(["demo", "--dir", "d"])
+            .output()
+            .expect("run the demo");
+        assert!(
+            out.status.success(),
+            "the demo failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir.join("d")
+    });
+    let copy = tempfile::tempdir().expect("temporary folder");
+    copy_tree(template, &copy.path().join("d"));
+    copy
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the template") {
+        let entry = entry.expect("template entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a template file");
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! Loader for the BTL conformance instances (`conformance/btl_*.json`, schema refsuite/btl/v1),
-//! shared by `tests/conformance_btl.rs` and `benches/btl.rs` through `#[path]`.
+//! shared by `tests/it/conformance_btl.rs` and `benches/btl.rs` through `#[path]`.
 
 // Each includer reads a different subset of the fields (the bench only the timings, the test
 // only the expectations), so unused-field warnings here are expected per target.

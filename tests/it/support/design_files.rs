@@ -1,5 +1,5 @@
 //! Loading the `design_*.json` conformance files (schema `refsuite/design/v1`) into
-//! [`DesignProblem`]s. Shared by `tests/conformance_design.rs` and `benches/design.rs`.
+//! [`DesignProblem`]s. Shared by `tests/it/conformance_design.rs` and `benches/design.rs`.
 
 #![allow(dead_code)]
 

@@ -8,7 +8,9 @@
 //! ([`staging`]), so an error anywhere leaves neither records nor files. Use cases never print:
 //! what a front end should show (policy warnings, stale files removed) is part of their result.
 
+pub mod design;
 pub mod gate;
+pub mod plan;
 pub mod policy_file;
 pub mod report;
 pub mod staging;
@@ -20,6 +22,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use crate::analysis::AnalysisError;
 use crate::analysis::service::ServiceError;
 use crate::audit::AuditError;
+use crate::design::BucketDesignError;
 use crate::model::ids::NameError;
 use crate::policy::evaluate::EvaluateError;
 use crate::report::render::RenderError;
@@ -124,6 +127,14 @@ pub enum AppError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Signing(#[from] SigningError),
+    #[error(transparent)]
+    Design(#[from] BucketDesignError),
+    /// An argument out of its range (the message names it and the value).
+    #[error("{0}")]
+    Invalid(String),
+    /// A plan that would buy nothing, with the reason of every rule and bucket.
+    #[error("{0}")]
+    NothingToPlan(String),
     #[error("{path} is not an overlap secret key: {source}")]
     Key {
         path: PathBuf,

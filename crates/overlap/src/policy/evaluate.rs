@@ -16,6 +16,7 @@ use crate::model::analysis::{
     AuditSummary, BucketAnalysis, DriftReport, FitMode, InterventionUse, Quadrants, VersionAnalysis,
 };
 use crate::model::named::NamedValues;
+use crate::model::number::format_number;
 use crate::policy::metric::{Metric, MetricKind};
 use crate::policy::spec::{BucketSelection, Op, Policy, Rule, RuleSeverity, Waiver};
 use crate::policy::validate::validate;
@@ -947,12 +948,12 @@ fn judge(rule: &Rule, bucket: &str, m: Measurement, waiver: Option<&Waiver>) -> 
         column: rule.loc.column,
     };
     let subject = finding.subject();
-    let bound = format!("{op} {}", fmt_num(threshold));
+    let bound = format!("{op} {}", format_number(threshold));
     let passes = match &m.value {
         Value::Known(v) => {
             finding.value = Some(*v);
             finding.margin = Some(op.margin(*v, threshold));
-            finding.message = format!("{subject} = {} (needs {bound})", fmt_num(*v));
+            finding.message = format!("{subject} = {} (needs {bound})", format_number(*v));
             op.holds(*v, threshold)
         }
         Value::Worst(reason) => {
@@ -1113,51 +1114,5 @@ fn rule_summary(rule: &Rule) -> RuleSummary {
         scope: rule.scope(),
         line: rule.loc.line,
         column: rule.loc.column,
-    }
-}
-
-/// Numbers for people: integers as integers, four significant digits in [1e-3, 1e6), scientific
-/// notation outside. Deterministic (no locale).
-pub(crate) fn fmt_num(v: f64) -> String {
-    if !v.is_finite() {
-        return if v > 0.0 { "∞".into() } else { v.to_string() };
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if v.fract() == 0.0 && a < 1e15 {
-        return format!("{v:.0}");
-    }
-    if !(1e-3..1e6).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    // floor(log10 a) is in [-3, 5] here, so the cast is exact and decimals is in [0, 6].
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers() {
-        assert_eq!(fmt_num(0.0), "0");
-        assert_eq!(fmt_num(120.0), "120");
-        assert_eq!(fmt_num(0.0123), "0.0123");
-        assert_eq!(fmt_num(0.081234), "0.08123");
-        assert_eq!(fmt_num(-0.0377), "-0.0377");
-        assert_eq!(fmt_num(12.3456), "12.35");
-        assert_eq!(fmt_num(0.25), "0.25");
-        assert_eq!(fmt_num(1.5e-5), "1.500e-5");
-        assert_eq!(fmt_num(2.5e7), "25000000");
-        assert_eq!(fmt_num(2.5e7 + 0.5), "2.500e7");
     }
 }

@@ -14,7 +14,8 @@ mod sarif;
 
 use std::fmt;
 
-use crate::policy::evaluate::{Evaluation, Finding, FindingKind, GateVerdict, WaiverRef, fmt_num};
+use crate::model::number::format_number;
+use crate::policy::evaluate::{Evaluation, Finding, FindingKind, GateVerdict, WaiverRef};
 
 /// An output format of `overlap gate --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,7 +121,11 @@ fn evidence_text(f: &Finding) -> String {
         parts.push(format!("audited {audited}"));
     }
     if let Some([low, high]) = e.interval {
-        parts.push(format!("95% interval {}–{}", fmt_num(low), fmt_num(high)));
+        parts.push(format!(
+            "95% interval {}–{}",
+            format_number(low),
+            format_number(high)
+        ));
     }
     if let Some(b) = &e.baseline {
         parts.push(format!("baseline {b}"));

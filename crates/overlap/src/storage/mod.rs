@@ -34,7 +34,7 @@ pub use results::{EvaluationRecord, NewEvaluation, NewPlan};
 pub use work_orders::{NewWorkOrder, WorkOrderItem, WorkOrderLine, WorkOrderRecord};
 
 /// Numbered migrations, in order. A landed entry is never edited; add a new one instead.
-/// `tests/schema.rs` checks this list against the `migrations/` folder.
+/// `tests/it/schema.rs` checks this list against the `migrations/` folder.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("01-init", include_str!("../../migrations/01-init/up.sql")),
     (

@@ -13,7 +13,7 @@
 //! an edit of this one. It does no I/O and knows nothing of datasets or storage.
 //!
 //! The line pass, the question and citation scans and the phrase pass (with its lists) live in
-//! `super::scan`, shared with later maps and frozen with this one; `tests/textmap.rs` pins every
+//! `super::scan`, shared with later maps and frozen with this one; `tests/it/textmap.rs` pins every
 //! value this map gives on the HH-RLHF file.
 //!
 //! Speed: a few linear passes, each tight: `chars().count()`, a byte loop for words, a line pass

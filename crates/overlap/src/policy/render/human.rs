@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
+use crate::model::number::format_number;
 use crate::policy::evaluate::{
-    Evaluation, Finding, FindingKind, Outcome, WaiverState, WaiverStatus, fmt_num,
+    Evaluation, Finding, FindingKind, Outcome, WaiverState, WaiverStatus,
 };
 
 pub(super) fn render(eval: &Evaluation) -> String {
@@ -134,6 +135,6 @@ pub(super) fn render(eval: &Evaluation) -> String {
 
 /// Margins with an explicit sign, so `+0.01` (room to spare) and `-0.01` (short) read apart.
 pub(super) fn signed(v: f64) -> String {
-    let s = fmt_num(v);
+    let s = format_number(v);
     if v > 0.0 { format!("+{s}") } else { s }
 }

@@ -4,9 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
-use crate::policy::evaluate::{
-    Evaluation, FindingKind, GateVerdict, Outcome, WaiverState, fmt_num,
-};
+use crate::model::number::format_number;
+use crate::policy::evaluate::{Evaluation, FindingKind, GateVerdict, Outcome, WaiverState};
 use crate::policy::spec::Op;
 
 pub(super) fn render(eval: &Evaluation) -> String {
@@ -55,12 +54,17 @@ pub(super) fn render(eval: &Evaluation) -> String {
             };
             let check = match (f.op, f.threshold) {
                 (Some(op), Some(t)) => {
-                    format!("{} {} {}", cell(&f.subject()), op_symbol(op), fmt_num(t))
+                    format!(
+                        "{} {} {}",
+                        cell(&f.subject()),
+                        op_symbol(op),
+                        format_number(t)
+                    )
                 }
                 _ => cell(&f.message),
             };
             let value = match (f.value, f.outcome) {
-                (Some(v), _) => fmt_num(v),
+                (Some(v), _) => format_number(v),
                 (None, Outcome::NoData) => "—".to_owned(),
                 (None, _) if f.kind == FindingKind::Rule => "∞".to_owned(),
                 (None, _) => "—".to_owned(),
