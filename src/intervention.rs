@@ -1,7 +1,5 @@
 //! `overlap intervention …`: the registry of interventions.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -9,7 +7,6 @@ use serde::Serialize;
 use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
 use overlap::model::{AcceptanceObservation, Intervention, InterventionSpec, Name};
-use overlap::numerics::stats::wilson_interval;
 
 #[derive(Debug, Subcommand)]
 pub enum InterventionCommand {
@@ -141,47 +138,6 @@ fn merged_spec(before: &InterventionSpec, args: SpecArgs) -> Result<Intervention
     };
     check_spec(&spec)?;
     Ok(spec)
-}
-
-/// Acceptance of an intervention in one bucket, aggregated over observations.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct BucketAcceptance {
-    pub bucket: String,
-    pub attempts: u64,
-    pub accepted: u64,
-    pub acceptance_rate: f64,
-    pub wilson_low: f64,
-    pub wilson_high: f64,
-    /// cost/acceptance_rate; `None` when nothing was accepted.
-    pub effective_cost: Option<f64>,
-}
-
-pub(crate) fn acceptance_by_bucket(
-    cost: f64,
-    obs: &[AcceptanceObservation],
-) -> Vec<BucketAcceptance> {
-    let mut sums: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for o in obs {
-        let e = sums.entry(o.bucket.as_str()).or_default();
-        e.0 += o.attempts;
-        e.1 += o.accepted;
-    }
-    sums.into_iter()
-        .map(|(bucket, (attempts, accepted))| {
-            let rate = accepted as f64 / attempts as f64;
-            let (lo, hi) =
-                wilson_interval(accepted, attempts).map_or((0.0, 1.0), |i| (i.lower, i.upper));
-            BucketAcceptance {
-                bucket: bucket.to_string(),
-                attempts,
-                accepted,
-                acceptance_rate: rate,
-                wilson_low: lo,
-                wilson_high: hi,
-                effective_cost: (rate > 0.0).then(|| cost / rate),
-            }
-        })
-        .collect()
 }
 
 fn print_intervention(i: &Intervention) {
@@ -339,8 +295,10 @@ pub(crate) fn run(ctx: &Context, cmd: InterventionCommand) -> Result<Outcome> {
             };
             let i = store.intervention(&base, version)?;
             let history = store.intervention_history(&base)?;
-            let acceptance =
-                acceptance_by_bucket(i.spec.cost, &store.acceptance_observations(&base)?);
+            let acceptance = overlap::model::intervention::acceptance_by_bucket(
+                i.spec.cost,
+                &store.acceptance_observations(&base)?,
+            );
             match format {
                 Format::Json => {
                     #[derive(Serialize)]
@@ -348,7 +306,7 @@ pub(crate) fn run(ctx: &Context, cmd: InterventionCommand) -> Result<Outcome> {
                         #[serde(flatten)]
                         intervention: &'a Intervention,
                         versions: Vec<u32>,
-                        acceptance: &'a [BucketAcceptance],
+                        acceptance: &'a [overlap::model::intervention::BucketAcceptance],
                     }
                     print_json(&Show {
                         intervention: &i,

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod collection;
 pub mod demo;
 pub mod design;
+pub mod escape;
 pub mod ingest;
 pub mod model;
 pub use overlap_numerics as numerics;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod report;
 pub mod simulate;
 pub mod storage;
+pub mod svg;
 pub mod textmap;
 
 /// The tool version recorded in results and reports.

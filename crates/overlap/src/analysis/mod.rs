@@ -23,6 +23,7 @@ use crate::model::analysis::{
     FitReport, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
 };
 use crate::model::dataset::VersionData;
+use crate::model::intervention::Acceptance;
 use crate::model::named::NamedValues;
 use crate::model::{AcceptanceObservation, Arm};
 use crate::numerics::btl::{BtlError, FitOptions, MomentError, SecondMoment, curvature, fit_btl};
@@ -32,7 +33,7 @@ use crate::numerics::scope::{
     submatrix,
 };
 use crate::numerics::stats::{
-    StatsError, angle_degrees, ks_distance, relative_frobenius, sign_test_p, wilson_interval,
+    StatsError, angle_degrees, ks_distance, relative_frobenius, sign_test_p,
 };
 use crate::storage::VersionInfo;
 
@@ -754,26 +755,21 @@ fn intervention_uses(
     }
     used.into_iter()
         .map(|(name, comparisons)| {
-            let (cost, obs) = registry
-                .interventions
-                .get(&name)
-                .map_or((f64::NAN, &[][..]), |(c, o)| (*c, o.as_slice()));
-            let (attempts, accepted) =
-                crate::model::intervention::acceptance_in_bucket(obs, bucket);
-            let rate = (attempts > 0).then(|| accepted as f64 / attempts as f64);
-            let wilson = wilson_interval(accepted, attempts);
+            let registered = registry.interventions.get(&name);
+            let acceptance = registered.map_or_else(Acceptance::default, |(_, obs)| {
+                Acceptance::in_bucket(obs, bucket)
+            });
+            let wilson = acceptance.wilson();
             InterventionUse {
                 name,
                 comparisons,
-                attempts,
-                accepted,
-                acceptance_rate: rate,
+                attempts: acceptance.attempts,
+                accepted: acceptance.accepted,
+                acceptance_rate: acceptance.rate(),
                 wilson_low: wilson.map(|w| w.lower),
                 wilson_high: wilson.map(|w| w.upper),
-                cost: if cost.is_finite() { cost } else { 0.0 },
-                effective_cost: rate
-                    .filter(|r| *r > 0.0 && cost.is_finite())
-                    .map(|r| cost / r),
+                cost: registered.map_or(0.0, |(c, _)| *c),
+                effective_cost: registered.and_then(|(c, _)| acceptance.effective_cost(*c).value()),
             }
         })
         .collect()

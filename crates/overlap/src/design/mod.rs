@@ -15,6 +15,7 @@ use thiserror::Error;
 use crate::analysis::{Analyzed, BucketInformation, RegistryView, direction_in_words};
 use crate::model::Arm;
 use crate::model::dataset::BASELINE;
+use crate::model::intervention::{Acceptance, EffectiveCost};
 use crate::numerics::design::{
     Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, criterion_value,
     solve_design,
@@ -140,23 +141,23 @@ fn effective_cost(
     let Some((cost, observations)) = registry.interventions.get(name) else {
         return Err(format!("intervention '{name}' is not registered"));
     };
-    let (attempts, accepted) =
-        crate::model::intervention::acceptance_in_bucket(observations, bucket);
-    if attempts == 0 {
-        let note = format!(
-            "{name}: no acceptance observations in {bucket}; its cost is used as if every edit were accepted"
-        );
-        if !notes.contains(&note) {
-            notes.push(note);
+    match Acceptance::in_bucket(observations, bucket).effective_cost(*cost) {
+        EffectiveCost::PerAcceptedEdit(c) => Ok(c),
+        // A planning assumption, said in the answer: without observations the edit is priced as if
+        // every attempt were accepted.
+        EffectiveCost::NoObservations => {
+            let note = format!(
+                "{name}: no acceptance observations in {bucket}; its cost is used as if every edit were accepted"
+            );
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+            Ok(*cost)
         }
-        return Ok(*cost);
-    }
-    if accepted == 0 {
-        return Err(format!(
+        EffectiveCost::NeverAccepted { attempts } => Err(format!(
             "{name} was never accepted in {bucket} ({attempts} attempts)"
-        ));
+        )),
     }
-    Ok(cost * attempts as f64 / accepted as f64)
 }
 
 pub fn arm_cost(

@@ -8,39 +8,11 @@
 //! fixed precision so the bytes are deterministic. No fonts, images or scripts: text uses the
 //! reader's generic sans-serif font. Nothing here reads files or the view-model's JSON form.
 
+use crate::escape::xml_attr;
+use crate::svg::{self, BLUE, GREY, GRID, INK, ORANGE, SERIES, TRACK, VERMILLION};
 use std::fmt::Write as _;
 
 use crate::report::view::{BucketView, HistoryPoint, PairView};
-
-/// Okabe–Ito colours: distinguishable with the common colour-vision deficiencies and in greyscale
-/// print (blue and vermillion differ in lightness).
-const BLUE: &str = "#0072B2";
-const ORANGE: &str = "#E69F00";
-const VERMILLION: &str = "#D55E00";
-const GREY: &str = "#7f7f7f";
-const TRACK: &str = "#eeeeee";
-const INK: &str = "#222222";
-const GRID: &str = "#dddddd";
-const SERIES: [&str; 7] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-];
-
-/// Escapes text for XML content and attribute values.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn num(x: f64) -> String {
     crate::model::number::format_number(x)
@@ -57,17 +29,6 @@ fn decade_label(k: i32) -> String {
         0..=4 => format!("1{}", "0".repeat(k as usize)),
         _ => format!("1e{k}"),
     }
-}
-
-fn open_svg(out: &mut String, width: f64, height: f64, title: &str) {
-    let _ = write!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" \
-         width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" \
-         font-family=\"sans-serif\" font-size=\"11\" fill=\"{INK}\">\
-         <title>{}</title>",
-        xml_escape(title)
-    );
 }
 
 /// A log₁₀ axis spanning whole decades around the positive values given.
@@ -139,7 +100,7 @@ pub fn spectrum(bucket: &str, eigenvalues: &[f64], threshold: Option<f64>) -> St
         log_bottom,
     );
     let mut out = String::new();
-    open_svg(
+    svg::open(
         &mut out,
         width,
         height,
@@ -210,7 +171,7 @@ pub fn pair_shares(bucket: &BucketView, pairs: &[PairView]) -> String {
     let width = left + bar_w + 150.0;
     let height = 26.0 + row * pairs.len() as f64 + 6.0;
     let mut out = String::new();
-    open_svg(
+    svg::open(
         &mut out,
         width,
         height,
@@ -236,8 +197,8 @@ pub fn pair_shares(bucket: &BucketView, pairs: &[PairView]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} × {}</text>",
             left - 6.0,
             y + 12.0,
-            xml_escape(&p.features[0]),
-            xml_escape(&p.features[1])
+            xml_attr(&p.features[0]),
+            xml_attr(&p.features[1])
         );
         match p.crossed_share {
             Some(crossed) => {
@@ -296,7 +257,7 @@ pub fn arm_mix(bucket: &str, arms: &[crate::model::analysis::ArmShare]) -> Strin
     let width = left + bar_w + 120.0;
     let height = 8.0 + row * arms.len() as f64;
     let mut out = String::new();
-    open_svg(
+    svg::open(
         &mut out,
         width,
         height,
@@ -317,7 +278,7 @@ pub fn arm_mix(bucket: &str, arms: &[crate::model::analysis::ArmShare]) -> Strin
              <text x=\"{:.1}\" y=\"{:.1}\">{} ({})</text>",
             left - 6.0,
             y + 10.0,
-            xml_escape(&a.arm),
+            xml_attr(&a.arm),
             bar_w * share,
             if a.arm == "baseline" { GREY } else { BLUE },
             left + bar_w + 6.0,
@@ -351,7 +312,7 @@ pub fn lambda_history(points: &[HistoryPoint], thresholds: &[(String, Option<f64
         bottom,
     );
     let mut out = String::new();
-    open_svg(
+    svg::open(
         &mut out,
         width,
         height,
@@ -412,7 +373,7 @@ pub fn lambda_history(points: &[HistoryPoint], thresholds: &[(String, Option<f64
             let _ = write!(
                 out,
                 "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{colour}\"><title>{} λ_min = {}</title></circle>",
-                xml_escape(bucket),
+                xml_attr(bucket),
                 num(*v)
             );
         }
@@ -425,7 +386,7 @@ pub fn lambda_history(points: &[HistoryPoint], thresholds: &[(String, Option<f64
             ly - 9.0,
             right + 28.0,
             ly,
-            xml_escape(bucket)
+            xml_attr(bucket)
         );
     }
     let _ = write!(
@@ -444,8 +405,8 @@ mod tests {
     #[test]
     fn text_from_data_is_escaped() {
         assert_eq!(
-            xml_escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+            xml_attr("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;q&quot;"
         );
         let svg = spectrum("<b>", &[0.01, 0.1], Some(0.05));
         assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"));

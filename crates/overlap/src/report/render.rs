@@ -11,6 +11,7 @@
 //! precision, undefined template variables are errors, and nothing reads the clock, so equal
 //! views give equal bytes. This module does not sign, write files or read the store.
 
+use crate::escape::markdown_text;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -341,31 +342,13 @@ fn filter_signed(value: Value) -> Result<String, minijinja::Error> {
     ))
 }
 
-/// Escapes text for Markdown inline content and table cells: backslash-escapes the characters
-/// that start markup or HTML, and turns line breaks into spaces so a value cannot break a table.
-pub fn markdown_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '&' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn filter_md(value: Value) -> String {
     if value.is_none() || value.is_undefined() {
         return "—".to_owned();
     }
     match value.as_str() {
-        Some(s) => markdown_escape(s),
-        None => markdown_escape(&value.to_string()),
+        Some(s) => markdown_text(s),
+        None => markdown_text(&value.to_string()),
     }
 }
 
@@ -379,15 +362,6 @@ fn filter_short_hash(value: Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markdown_escape_neutralises_markup() {
-        assert_eq!(
-            markdown_escape("<script>a|b</script>\nnext"),
-            "\\<script\\>a\\|b\\</script\\> next"
-        );
-        assert_eq!(markdown_escape("self-harm"), "self-harm");
-    }
 
     #[test]
     fn template_names_stay_inside_the_folder() {

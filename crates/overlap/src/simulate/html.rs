@@ -6,17 +6,12 @@
 //! exact-information prediction and the 1/(1 − ρ²) curve. Text from the scenario is XML-escaped;
 //! numbers are written with fixed precision so the bytes are deterministic for a report.
 
+use crate::escape::xml_attr;
+use crate::svg::{self, GRID, INK, SERIES};
 use std::fmt::Write as _;
 
 use super::{Method, PointReport, SimReport, SweepRow};
 use crate::model::number::format_number;
-
-/// Okabe–Ito colours (distinguishable with common colour-vision deficiencies).
-const SERIES: [&str; 7] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-];
-const GRID: &str = "#dddddd";
-const INK: &str = "#222222";
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 360.0;
@@ -24,11 +19,6 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 150.0;
 const TOP: f64 = 20.0;
 const BOTTOM: f64 = 44.0;
-
-/// The same XML escaping as the report charts (one implementation).
-fn escape(s: &str) -> String {
-    crate::report::charts::xml_escape(s)
-}
 
 /// A number for a table cell or a tick ([`format_number`]); `—` where there is none.
 fn fmt(x: f64) -> String {
@@ -103,11 +93,7 @@ struct Chart {
 impl Chart {
     fn new(x: Axis, y: Axis, x_label: &str, y_label: &str, title: &str) -> Chart {
         let mut svg = String::new();
-        let _ = write!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{}" font-family="sans-serif" font-size="11">"#,
-            escape(title)
-        );
+        svg::open(&mut svg, WIDTH, HEIGHT, title);
         let mut c = Chart { x, y, svg };
         let (x0, x1) = (LEFT, WIDTH - RIGHT);
         let (y0, y1) = (HEIGHT - BOTTOM, TOP);
@@ -137,9 +123,9 @@ impl Chart {
             y0 - y1,
             (x0 + x1) / 2.0,
             HEIGHT - 8.0,
-            escape(x_label),
+            xml_attr(x_label),
             (y0 + y1) / 2.0,
-            escape(y_label)
+            xml_attr(y_label)
         );
         c
     }
@@ -200,7 +186,7 @@ impl Chart {
             lx + 18.0,
             ly - 4.0,
             lx + 24.0,
-            escape(name)
+            xml_attr(name)
         );
     }
 
@@ -311,12 +297,12 @@ fn point_table(point: &PointReport) -> String {
             .final_shares
             .iter()
             .filter(|(_, v)| **v > 0.0005)
-            .map(|(a, v)| format!("{} {}", escape(a), fmt(*v)))
+            .map(|(a, v)| format!("{} {}", xml_attr(a), fmt(*v)))
             .collect();
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{} ± {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&s.strategy),
+            xml_attr(&s.strategy),
             last.labels,
             fmt(last.mse.mean),
             fmt(last.mse.sd),
@@ -346,15 +332,15 @@ pub fn render(report: &SimReport) -> String {
 <p>{description}</p>
 <p>Strategies {strategies}; {labels} labels in batches of {batch}; {replicates} replicates; seed {seed}; target MSE {target}; overlap {version}.</p>
 "#,
-        name = escape(&report.scenario.name),
-        description = escape(report.scenario.description.as_deref().unwrap_or("")),
-        strategies = escape(&s.strategies.join(", ")),
+        name = xml_attr(&report.scenario.name),
+        description = xml_attr(report.scenario.description.as_deref().unwrap_or("")),
+        strategies = xml_attr(&s.strategies.join(", ")),
         labels = s.labels,
         batch = s.batch,
         replicates = s.replicates,
         seed = s.seed,
         target = fmt(s.target_mse),
-        version = escape(&report.tool_version),
+        version = xml_attr(&report.tool_version),
     );
     if let Some(rows) = &report.sweep {
         out.push_str("<h2>Passive versus active across rho</h2>\n");
@@ -366,7 +352,7 @@ pub fn render(report: &SimReport) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
                 fmt(r.rho),
                 r.passive_labels.map_or("—".into(), |v| fmt(v.round())),
-                escape(r.best_active.as_deref().unwrap_or("—")),
+                xml_attr(r.best_active.as_deref().unwrap_or("—")),
                 r.best_active_labels.map_or("—".into(), |v| fmt(v.round())),
                 r.measured_ratio.map_or("—".into(), fmt),
                 if r.extrapolated {
@@ -401,7 +387,7 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_numbers_have_fixed_precision() {
-        assert_eq!(escape("<a & 'b'>"), "&lt;a &amp; &#39;b&#39;&gt;");
+        assert_eq!(xml_attr("<a & 'b'>"), "&lt;a &amp; 'b'&gt;");
         assert_eq!(fmt(0.0123456), "0.01235");
         assert_eq!(fmt(1234.4), "1234");
         assert_eq!(fmt(f64::NAN), "—");

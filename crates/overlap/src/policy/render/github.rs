@@ -5,6 +5,7 @@
 //! Escaping follows the runner's rules: in messages `%`, CR and LF are percent-encoded; in
 //! properties also `:` and `,`.
 
+use crate::escape::{github_data, github_property};
 use std::fmt::Write as _;
 
 use super::{counts_line, full_text, title, verdict_word};
@@ -24,11 +25,11 @@ pub(super) fn render(eval: &Evaluation) -> String {
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},title={}::{}",
-            escape_property(&eval.policy.file),
+            github_property(&eval.policy.file),
             f.line,
             f.column,
-            escape_property(&title),
-            escape_data(&full_text(f))
+            github_property(&title),
+            github_data(&full_text(f))
         );
     }
     let _ = writeln!(
@@ -41,25 +42,4 @@ pub(super) fn render(eval: &Evaluation) -> String {
         counts_line(eval)
     );
     out
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes() {
-        assert_eq!(escape_data("50%\nnext"), "50%25%0Anext");
-        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
-    }
 }

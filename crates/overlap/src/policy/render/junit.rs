@@ -7,6 +7,7 @@
 //! with no data at all is `<skipped>`; every finding is listed in `<system-out>`. No `time`
 //! attributes, so the bytes are deterministic.
 
+use crate::escape::{xml_attr, xml_text};
 use std::fmt::Write as _;
 
 use super::{counts_line, full_text, title, verdict_word, waiver_text};
@@ -40,13 +41,13 @@ pub(super) fn render(eval: &Evaluation) -> String {
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
-        attr(&suite),
+        xml_attr(&suite),
         cases.len()
     );
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" timestamp=\"{}\">",
-        attr(&suite),
+        xml_attr(&suite),
         cases.len(),
         eval.evaluated_on.format("%Y-%m-%dT00:00:00")
     );
@@ -71,7 +72,7 @@ pub(super) fn render(eval: &Evaluation) -> String {
         let _ = writeln!(
             out,
             "      <property name=\"{name}\" value=\"{}\"/>",
-            attr(&value)
+            xml_attr(&value)
         );
     }
     out.push_str("    </properties>\n");
@@ -82,9 +83,9 @@ pub(super) fn render(eval: &Evaluation) -> String {
         let _ = write!(
             out,
             "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{line}\"",
-            attr(&eval.policy.name),
-            attr(&case.name),
-            attr(&eval.policy.file)
+            xml_attr(&eval.policy.name),
+            xml_attr(&case.name),
+            xml_attr(&eval.policy.file)
         );
         out.push_str(">\n");
         match status {
@@ -93,21 +94,21 @@ pub(super) fn render(eval: &Evaluation) -> String {
                 let _ = writeln!(
                     out,
                     "      <failure type=\"{kind}\" message=\"{}\">{}</failure>",
-                    attr(message),
-                    text(&details(case, |f| matches!(
+                    xml_attr(message),
+                    xml_text(&details(case, |f| matches!(
                         f.outcome,
                         Outcome::Fail | Outcome::Warn
                     )))
                 );
             }
             Status::Skipped { message } => {
-                let _ = writeln!(out, "      <skipped message=\"{}\"/>", attr(message));
+                let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_attr(message));
             }
         }
         let _ = writeln!(
             out,
             "      <system-out>{}</system-out>",
-            text(&details(case, |_| true))
+            xml_text(&details(case, |_| true))
         );
         out.push_str("    </testcase>\n");
     }
@@ -178,40 +179,4 @@ fn details(case: &Case<'_>, keep: impl Fn(&Finding) -> bool) -> String {
         .map(|f| format!("{}: {}", f.outcome.name(), full_text(f)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Escapes text content; drops characters XML 1.0 cannot hold.
-fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes an attribute value (quotes and line breaks too, which attributes would normalize).
-fn attr(s: &str) -> String {
-    text(s)
-        .replace('"', "&quot;")
-        .replace('\n', "&#10;")
-        .replace('\r', "&#13;")
-        .replace('\t', "&#9;")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping() {
-        assert_eq!(attr("a<b & \"c\"\n"), "a&lt;b &amp; &quot;c&quot;&#10;");
-        assert_eq!(text("x\u{1}y"), "xy");
-    }
 }

@@ -1,6 +1,7 @@
 //! `--format markdown`: a summary for a pull-request comment or `$GITHUB_STEP_SUMMARY`: the
 //! verdict, a table of every finding that is not a pass, the waivers, and the identities.
 
+use crate::escape::markdown_cell;
 use std::fmt::Write as _;
 
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
@@ -18,8 +19,8 @@ pub(super) fn render(eval: &Evaluation) -> String {
         out,
         "### {mark} Overlap gate: {} — `{}` on `{}@{}`\n",
         verdict_word(eval.verdict),
-        cell(&eval.policy.name),
-        cell(&eval.dataset.name),
+        markdown_cell(&eval.policy.name),
+        markdown_cell(&eval.dataset.name),
         eval.dataset.version
     );
     let _ = writeln!(out, "{}\n", counts_line(eval));
@@ -47,21 +48,21 @@ pub(super) fn render(eval: &Evaluation) -> String {
                 Outcome::Pass => "✅ pass",
             };
             let rule = match (f.kind, &f.rule) {
-                (FindingKind::Rule, Some(r)) => format!("`{}`", cell(r)),
+                (FindingKind::Rule, Some(r)) => format!("`{}`", markdown_cell(r)),
                 (FindingKind::RequiredBucket, _) => "required bucket".to_owned(),
-                (kind, Some(r)) => format!("{} `{}`", kind.name(), cell(r)),
+                (kind, Some(r)) => format!("{} `{}`", kind.name(), markdown_cell(r)),
                 (kind, None) => kind.name().to_owned(),
             };
             let check = match (f.op, f.threshold) {
                 (Some(op), Some(t)) => {
                     format!(
                         "{} {} {}",
-                        cell(&f.subject()),
+                        markdown_cell(&f.subject()),
                         op_symbol(op),
                         format_number(t)
                     )
                 }
-                _ => cell(&f.message),
+                _ => markdown_cell(&f.message),
             };
             let value = match (f.value, f.outcome) {
                 (Some(v), _) => format_number(v),
@@ -92,9 +93,9 @@ pub(super) fn render(eval: &Evaluation) -> String {
             let _ = writeln!(
                 out,
                 "| {result} | {rule} | {} | {} | {value} | {margin} | {} |",
-                cell(&f.bucket),
+                markdown_cell(&f.bucket),
                 check,
-                cell(&evidence)
+                markdown_cell(&evidence)
             );
         }
         out.push('\n');
@@ -113,11 +114,11 @@ pub(super) fn render(eval: &Evaluation) -> String {
             let _ = writeln!(
                 out,
                 "| {state} | `{}` | {} | {} | {} | {} | {} |",
-                cell(&w.rule),
-                cell(&w.bucket),
-                cell(&w.owner),
-                cell(&w.reason),
-                cell(&w.ticket),
+                markdown_cell(&w.rule),
+                markdown_cell(&w.bucket),
+                markdown_cell(&w.owner),
+                markdown_cell(&w.reason),
+                markdown_cell(&w.ticket),
                 w.expires.format("%Y-%m-%d")
             );
         }
@@ -127,11 +128,11 @@ pub(super) fn render(eval: &Evaluation) -> String {
     let _ = writeln!(
         out,
         "<sub>policy `{}` (sha256 `{}`) · dataset digest `{}` · evaluated {} · overlap {}{}</sub>",
-        cell(&eval.policy.file),
+        markdown_cell(&eval.policy.file),
         short_digest(&eval.policy.digest),
         short_digest(&eval.dataset.digest),
         eval.evaluated_on.format("%Y-%m-%d"),
-        cell(&eval.tool_version),
+        markdown_cell(&eval.tool_version),
         if eval.fail_on_warn {
             " · warnings fail the gate"
         } else {
@@ -148,22 +149,5 @@ fn op_symbol(op: Op) -> &'static str {
         Op::Gt => "&gt;",
         Op::Le => "≤",
         Op::Lt => "&lt;",
-    }
-}
-
-/// Makes text safe inside a table cell: no pipes, no line breaks, no raw HTML.
-fn cell(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cells_are_escaped() {
-        assert_eq!(super::cell("a|b<c>\nd"), "a\\|b&lt;c&gt; d");
     }
 }
