@@ -105,14 +105,7 @@ pub(crate) fn run(ctx: &Context, args: AnalyzeArgs) -> Result<Outcome> {
     )?;
     if !args.bucket.is_empty() {
         for b in &args.bucket {
-            if !analysis.buckets.iter().any(|x| &x.bucket == b) {
-                let known: Vec<&str> = analysis.buckets.iter().map(|x| x.bucket.as_str()).collect();
-                bail!(
-                    "{} has no bucket '{b}' (buckets: {})",
-                    info.label(),
-                    known.join(", ")
-                );
-            }
+            analysis.bucket_position(b)?;
         }
         analysis.buckets.retain(|x| args.bucket.contains(&x.bucket));
     }

@@ -1,6 +1,6 @@
 //! `overlap dataset …`: import, list, show, diff and export immutable dataset versions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::output::{Format, num, print_json, progress_bar, table};
 use super::{Context, Outcome};
+use overlap::app::dataset::{CountRow, diff, summarize};
 use overlap::ingest::{
-    self, FeatureSelection, ImportError, ImportOptions, InputFormat, InterventionState, ScaleChoice,
+    self, FeatureSelection, ImportError, ImportOptions, InputFormat, ScaleChoice,
 };
-use overlap::model::digest::row_fingerprint;
 use overlap::model::{DatasetRef, Name};
 use overlap::storage::{ImportOutcome, NewVersion, Store, VersionInfo};
 use overlap::textmap::FeatureMap;
@@ -101,21 +101,6 @@ fn parse_ref(s: &str) -> Result<DatasetRef> {
         .with_context(|| format!("'{s}' is not a dataset reference (expected NAME or NAME@N)"))
 }
 
-fn interventions(store: &Store) -> Result<HashMap<String, InterventionState>> {
-    Ok(store
-        .interventions()?
-        .into_iter()
-        .map(|i| {
-            let state = if i.retired.is_some() {
-                InterventionState::Retired
-            } else {
-                InterventionState::Active
-            };
-            (i.name, state)
-        })
-        .collect())
-}
-
 fn read_scales(arg: &Option<String>) -> Result<Option<ScaleChoice>> {
     match arg.as_deref() {
         None => Ok(None),
@@ -140,147 +125,6 @@ struct ImportJson<'a> {
     created: bool,
     rows: u64,
     dropped_ties: u64,
-}
-
-/// Per-version summary printed by `show`.
-#[derive(Debug, Serialize)]
-pub(crate) struct VersionSummary {
-    #[serde(flatten)]
-    pub info: VersionInfo,
-    pub label_balance: f64,
-    pub buckets: Vec<CountRow>,
-    pub arms: Vec<CountRow>,
-    pub never_varies: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct CountRow {
-    pub name: String,
-    pub n: u64,
-    pub label_balance: f64,
-}
-
-fn summarize(store: &Store, info: VersionInfo) -> Result<VersionSummary> {
-    let data = store.version_data(&info)?;
-    let mut buckets = vec![(0u64, 0u64); data.buckets.len()];
-    let mut arms = vec![(0u64, 0u64); data.arms.len()];
-    for t in 0..data.len() {
-        let l = u64::from(data.labels[t]);
-        let b = &mut buckets[data.bucket[t] as usize];
-        b.0 += 1;
-        b.1 += l;
-        let a = &mut arms[data.arm[t] as usize];
-        a.0 += 1;
-        a.1 += l;
-    }
-    let rows = |names: &[String], counts: &[(u64, u64)]| {
-        let mut out: Vec<CountRow> = names
-            .iter()
-            .zip(counts)
-            .map(|(name, (n, ones))| CountRow {
-                name: name.clone(),
-                n: *n,
-                label_balance: *ones as f64 / (*n).max(1) as f64,
-            })
-            .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
-    };
-    let never_varies = (0..data.d)
-        .filter(|&j| (0..data.len()).all(|t| data.delta[t * data.d + j] == 0.0))
-        .map(|j| info.schema.features[j].clone())
-        .collect();
-    let ones: u64 = data.labels.iter().map(|&l| u64::from(l)).sum();
-    Ok(VersionSummary {
-        label_balance: ones as f64 / data.len().max(1) as f64,
-        buckets: rows(&data.buckets, &buckets),
-        arms: rows(&data.arms, &arms),
-        never_varies,
-        info,
-    })
-}
-
-#[derive(Debug, Serialize)]
-struct DiffReport {
-    from: String,
-    to: String,
-    from_digest: String,
-    to_digest: String,
-    added: Vec<String>,
-    removed: Vec<String>,
-    changed: Vec<String>,
-    unchanged: u64,
-    buckets: Vec<BucketDelta>,
-}
-
-#[derive(Debug, Serialize)]
-struct BucketDelta {
-    bucket: String,
-    from: u64,
-    to: u64,
-    change: i64,
-}
-
-fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffReport> {
-    if a.schema.features != b.schema.features {
-        bail!(
-            "{} and {} have different feature schemas ([{}] vs [{}])",
-            a.label(),
-            b.label(),
-            a.schema.features.join(", "),
-            b.schema.features.join(", ")
-        );
-    }
-    let mut old: HashMap<String, [u8; 32]> = HashMap::new();
-    let mut old_buckets: BTreeMap<String, u64> = BTreeMap::new();
-    store.for_each_comparison::<anyhow::Error>(a, |c| {
-        *old_buckets.entry(c.bucket.clone()).or_default() += 1;
-        old.insert(c.id.clone(), row_fingerprint(&c));
-        Ok(())
-    })?;
-    let (mut added, mut changed) = (Vec::new(), Vec::new());
-    let mut unchanged = 0u64;
-    let mut new_buckets: BTreeMap<String, u64> = BTreeMap::new();
-    store.for_each_comparison::<anyhow::Error>(b, |c| {
-        *new_buckets.entry(c.bucket.clone()).or_default() += 1;
-        match old.remove(&c.id) {
-            None => added.push(c.id),
-            Some(fp) if fp != row_fingerprint(&c) => changed.push(c.id),
-            Some(_) => unchanged += 1,
-        }
-        Ok(())
-    })?;
-    let mut removed: Vec<String> = old.into_keys().collect();
-    removed.sort();
-    added.sort();
-    changed.sort();
-    let mut names: Vec<&String> = old_buckets.keys().chain(new_buckets.keys()).collect();
-    names.sort();
-    names.dedup();
-    let buckets = names
-        .into_iter()
-        .map(|name| {
-            let from = old_buckets.get(name).copied().unwrap_or(0);
-            let to = new_buckets.get(name).copied().unwrap_or(0);
-            BucketDelta {
-                bucket: name.clone(),
-                from,
-                to,
-                change: to as i64 - from as i64,
-            }
-        })
-        .collect();
-    Ok(DiffReport {
-        from: a.label(),
-        to: b.label(),
-        from_digest: a.digest.clone(),
-        to_digest: b.digest.clone(),
-        added,
-        removed,
-        changed,
-        unchanged,
-        buckets,
-    })
 }
 
 fn show_ids(label: &str, ids: &[String]) {
@@ -343,7 +187,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 group_field,
             };
             let mut store = ctx.open()?;
-            let known = interventions(&store)?;
+            let known = overlap::app::intervention_states(&store)?;
             let reader = ingest::open_input(&file)?;
             let now = ctx.now();
             let meta = NewVersion {

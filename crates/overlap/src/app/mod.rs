@@ -8,13 +8,16 @@
 //! ([`staging`]), so an error anywhere leaves neither records nor files. Use cases never print:
 //! what a front end should show (policy warnings, stale files removed) is part of their result.
 
+pub mod dataset;
 pub mod design;
 pub mod gate;
+pub mod next_batch;
 pub mod plan;
 pub mod policy_file;
 pub mod report;
 pub mod staging;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -22,7 +25,10 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use crate::analysis::AnalysisError;
 use crate::analysis::service::ServiceError;
 use crate::audit::AuditError;
+use crate::collection::CollectionError;
 use crate::design::BucketDesignError;
+use crate::ingest::{ImportError, InterventionState};
+use crate::model::analysis::NoSuchBucket;
 use crate::model::ids::NameError;
 use crate::policy::evaluate::EvaluateError;
 use crate::report::render::RenderError;
@@ -162,4 +168,30 @@ pub enum AppError {
     },
     #[error("cannot encode the result as JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    NoSuchBucket(#[from] NoSuchBucket),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("{context}: {source}")]
+    Collection {
+        context: String,
+        source: CollectionError,
+    },
+}
+
+/// Whether each registered intervention is active or retired, by name (what imports validate
+/// arms against).
+pub fn intervention_states(store: &Store) -> Result<HashMap<String, InterventionState>, AppError> {
+    Ok(store
+        .interventions()?
+        .into_iter()
+        .map(|i| {
+            let state = if i.retired.is_some() {
+                InterventionState::Retired
+            } else {
+                InterventionState::Active
+            };
+            (i.name, state)
+        })
+        .collect())
 }

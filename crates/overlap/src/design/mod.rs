@@ -220,16 +220,9 @@ pub fn design_bucket(
 ) -> Result<BucketDesign, BucketDesignError> {
     let a = &analyzed.analysis;
     let all_features: Vec<String> = a.features.iter().map(|f| f.name.clone()).collect();
-    let Some(pos) = a.buckets.iter().position(|b| b.bucket == req.bucket) else {
-        let known: Vec<&str> = a.buckets.iter().map(|b| b.bucket.as_str()).collect();
-        return Err(BucketDesignError::Input(format!(
-            "{}@{} has no bucket '{}' (buckets: {})",
-            a.dataset,
-            a.version,
-            req.bucket,
-            known.join(", ")
-        )));
-    };
+    let pos = a
+        .bucket_position(&req.bucket)
+        .map_err(|e| BucketDesignError::Input(e.to_string()))?;
     let info: &BucketInformation = &analyzed.information[pos];
     let bucket = &a.buckets[pos];
     // Design on the bucket's default scope (principal submatrices: exact, since an absent

@@ -240,6 +240,48 @@ pub struct VersionAnalysis {
     pub buckets: Vec<BucketAnalysis>,
 }
 
+impl VersionAnalysis {
+    /// The position of `bucket` in [`VersionAnalysis::buckets`].
+    pub fn bucket_position(&self, bucket: &str) -> Result<usize, NoSuchBucket> {
+        self.buckets
+            .iter()
+            .position(|b| b.bucket == bucket)
+            .ok_or_else(|| {
+                NoSuchBucket::new(
+                    format!("{}@{}", self.dataset, self.version),
+                    bucket,
+                    self.buckets.iter().map(|b| b.bucket.as_str()),
+                )
+            })
+    }
+}
+
+/// A bucket the dataset version does not have; the message lists the ones it has, sorted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{dataset} has no bucket '{bucket}' (buckets: {})", .known.join(", "))]
+pub struct NoSuchBucket {
+    /// The version as `name@V`.
+    pub dataset: String,
+    pub bucket: String,
+    pub known: Vec<String>,
+}
+
+impl NoSuchBucket {
+    pub fn new<'a>(
+        dataset: String,
+        bucket: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> NoSuchBucket {
+        let mut known: Vec<String> = known.into_iter().map(str::to_owned).collect();
+        known.sort();
+        NoSuchBucket {
+            dataset,
+            bucket: bucket.to_owned(),
+            known,
+        }
+    }
+}
+
 /// Drift of one bucket between a version and a baseline version (DESIGN §2 "Drift").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketDrift {

@@ -1,0 +1,154 @@
+//! What `dataset show` and `dataset diff` report about stored versions: per-bucket and per-arm
+//! counts, and the comparisons one version adds, removes and changes against another.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::AppError;
+use crate::model::digest::row_fingerprint;
+use crate::storage::{Store, VersionInfo};
+
+/// Per-version summary printed by `show`.
+#[derive(Debug, Serialize)]
+pub struct VersionSummary {
+    #[serde(flatten)]
+    pub info: VersionInfo,
+    pub label_balance: f64,
+    pub buckets: Vec<CountRow>,
+    pub arms: Vec<CountRow>,
+    pub never_varies: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountRow {
+    pub name: String,
+    pub n: u64,
+    pub label_balance: f64,
+}
+
+/// Counts and label balance per bucket and arm, and the features that never vary.
+pub fn summarize(store: &Store, info: VersionInfo) -> Result<VersionSummary, AppError> {
+    let data = store.version_data(&info)?;
+    let mut buckets = vec![(0u64, 0u64); data.buckets.len()];
+    let mut arms = vec![(0u64, 0u64); data.arms.len()];
+    for t in 0..data.len() {
+        let l = u64::from(data.labels[t]);
+        let b = &mut buckets[data.bucket[t] as usize];
+        b.0 += 1;
+        b.1 += l;
+        let a = &mut arms[data.arm[t] as usize];
+        a.0 += 1;
+        a.1 += l;
+    }
+    let rows = |names: &[String], counts: &[(u64, u64)]| {
+        let mut out: Vec<CountRow> = names
+            .iter()
+            .zip(counts)
+            .map(|(name, (n, ones))| CountRow {
+                name: name.clone(),
+                n: *n,
+                label_balance: *ones as f64 / (*n).max(1) as f64,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    };
+    let never_varies = (0..data.d)
+        .filter(|&j| (0..data.len()).all(|t| data.delta[t * data.d + j] == 0.0))
+        .map(|j| info.schema.features[j].clone())
+        .collect();
+    let ones: u64 = data.labels.iter().map(|&l| u64::from(l)).sum();
+    Ok(VersionSummary {
+        label_balance: ones as f64 / data.len().max(1) as f64,
+        buckets: rows(&data.buckets, &buckets),
+        arms: rows(&data.arms, &arms),
+        never_varies,
+        info,
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiffReport {
+    pub from: String,
+    pub to: String,
+    pub from_digest: String,
+    pub to_digest: String,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: u64,
+    pub buckets: Vec<BucketDelta>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BucketDelta {
+    pub bucket: String,
+    pub from: u64,
+    pub to: u64,
+    pub change: i64,
+}
+
+/// Which comparisons `b` adds, removes and changes against `a` (by id and row fingerprint), and
+/// the bucket counts of both.
+pub fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffReport, AppError> {
+    if a.schema.features != b.schema.features {
+        return Err(AppError::Invalid(format!(
+            "{} and {} have different feature schemas ([{}] vs [{}])",
+            a.label(),
+            b.label(),
+            a.schema.features.join(", "),
+            b.schema.features.join(", ")
+        )));
+    }
+    let mut old: HashMap<String, [u8; 32]> = HashMap::new();
+    let mut old_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    store.for_each_comparison::<AppError>(a, |c| {
+        *old_buckets.entry(c.bucket.clone()).or_default() += 1;
+        old.insert(c.id.clone(), row_fingerprint(&c));
+        Ok(())
+    })?;
+    let (mut added, mut changed) = (Vec::new(), Vec::new());
+    let mut unchanged = 0u64;
+    let mut new_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    store.for_each_comparison::<AppError>(b, |c| {
+        *new_buckets.entry(c.bucket.clone()).or_default() += 1;
+        match old.remove(&c.id) {
+            None => added.push(c.id),
+            Some(fp) if fp != row_fingerprint(&c) => changed.push(c.id),
+            Some(_) => unchanged += 1,
+        }
+        Ok(())
+    })?;
+    let mut removed: Vec<String> = old.into_keys().collect();
+    removed.sort();
+    added.sort();
+    changed.sort();
+    let mut names: Vec<&String> = old_buckets.keys().chain(new_buckets.keys()).collect();
+    names.sort();
+    names.dedup();
+    let buckets = names
+        .into_iter()
+        .map(|name| {
+            let from = old_buckets.get(name).copied().unwrap_or(0);
+            let to = new_buckets.get(name).copied().unwrap_or(0);
+            BucketDelta {
+                bucket: name.clone(),
+                from,
+                to,
+                change: to as i64 - from as i64,
+            }
+        })
+        .collect();
+    Ok(DiffReport {
+        from: a.label(),
+        to: b.label(),
+        from_digest: a.digest.clone(),
+        to_digest: b.digest.clone(),
+        added,
+        removed,
+        changed,
+        unchanged,
+        buckets,
+    })
+}
