@@ -82,11 +82,6 @@ impl SymEigen {
         self.lambda_min().max(0.0)
     }
 
-    /// All eigenvalues of a PSD matrix with negatives clamped to 0 (ascending).
-    pub fn psd_values(&self) -> Vec<f64> {
-        self.values.iter().map(|v| v.max(0.0)).collect()
-    }
-
     /// The unit eigenvector of eigenvalue `k` (ascending order), sign-fixed; `None` out of range.
     pub fn vector(&self, k: usize) -> Option<Vec<f64>> {
         (k < self.dim()).then(|| self.vectors.column(k).iter().copied().collect())

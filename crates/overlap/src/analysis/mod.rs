@@ -86,6 +86,24 @@ pub struct BucketInformation {
     pub arms: Vec<ArmInformation>,
 }
 
+impl BucketInformation {
+    /// n_k·Î_k = S_k + n_k·λ_I·I: the summed information with the analysis's ridge, the one
+    /// definition the planner and the report directions use (the analysis itself accumulates
+    /// Î_k = S_k/n_k + λ_I·I directly).
+    pub fn summed_with_ridge(&self, info_ridge: f64) -> DMatrix<f64> {
+        let mut m = self.summed.clone();
+        for j in 0..m.nrows() {
+            m[(j, j)] += self.n as f64 * info_ridge;
+        }
+        m
+    }
+
+    /// Î_k = S_k/n_k + λ_I·I (DESIGN §2); `None` for a bucket without comparisons.
+    pub fn mean_with_ridge(&self, info_ridge: f64) -> Option<DMatrix<f64>> {
+        (self.n > 0).then(|| self.summed_with_ridge(info_ridge) / self.n as f64)
+    }
+}
+
 /// An analysis with the matrices the solvers need and the weights used per bucket.
 #[derive(Debug, Clone)]
 pub struct Analyzed {

@@ -276,10 +276,7 @@ pub fn plan(
             });
             continue;
         }
-        let mut summed = scoped(&info.summed)?;
-        for i in 0..summed.nrows() {
-            summed[(i, i)] += info.n as f64 * a.params.info_ridge;
-        }
+        let summed = scoped(&info.summed_with_ridge(a.params.info_ridge))?;
         let floor = UNIDENTIFIED_RATIO * sym_eigen(&summed)?.lambda_max().max(0.0);
         target_rules.push((target.rule.clone(), b.bucket.clone()));
         buckets.push(PlanBucket {

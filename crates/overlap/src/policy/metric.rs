@@ -239,11 +239,6 @@ impl Metric {
         )
     }
 
-    /// Whether values are counts (printed without decimals).
-    pub const fn is_count(self) -> bool {
-        matches!(self, Metric::N | Metric::Support)
-    }
-
     /// One line for tool metadata (SARIF rule help, documentation).
     pub const fn summary(self) -> &'static str {
         match self {
