@@ -33,7 +33,7 @@ pub use status::{
 use crate::analysis::{self, AnalysisError, direction_in_words};
 use crate::ingest::{Problem, Problems};
 use crate::model::Comparison;
-use crate::model::analysis::{AnalysisParams, AuditSummary, FitMode};
+use crate::model::analysis::{AnalysisParams, AuditSummary, FitMode, NoSuchBucket};
 use crate::model::named::NamedValues;
 use crate::storage::{
     AuditSampleRecord, EmitFailure, NewAuditItem, NewAuditSample, NewVerdict, StorageError, Store,
@@ -53,6 +53,8 @@ pub enum AuditError {
     Sampling(#[from] SamplingError),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    NoSuchBucket(#[from] NoSuchBucket),
     #[error("cannot write the review sheet: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -336,14 +338,12 @@ pub fn prepare_sample(
         .into());
     }
     let Some(b) = data.buckets.iter().position(|x| *x == req.bucket) else {
-        let mut known = data.buckets.clone();
-        known.sort();
-        return Err(AuditError::Input(format!(
-            "{} has no bucket '{}' (buckets: {})",
+        return Err(NoSuchBucket::new(
             info.label(),
-            req.bucket,
-            known.join(", ")
-        )));
+            &req.bucket,
+            data.buckets.iter().map(String::as_str),
+        )
+        .into());
     };
     let params = AnalysisParams {
         ridge: req.ridge,

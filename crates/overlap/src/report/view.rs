@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use nalgebra::DMatrix;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -1132,11 +1131,9 @@ fn directions(
         .iter()
         .find(|i| i.bucket == bucket.bucket && i.n > 0)
         .ok_or_else(|| fail("the analysis has no information matrix for it".to_owned()))?;
-    let d = info.summed.nrows();
-    let mut mean: DMatrix<f64> = &info.summed * (1.0 / info.n as f64);
-    for j in 0..d {
-        mean[(j, j)] += analyzed.analysis.params.info_ridge;
-    }
+    let mean = info
+        .mean_with_ridge(analyzed.analysis.params.info_ridge)
+        .ok_or_else(|| fail("the bucket has no comparisons".to_owned()))?;
     // The directions live on the bucket's default scope (its present features), like its
     // eigenvalues; absent features are reported on their own.
     let scope: Vec<usize> = bucket
