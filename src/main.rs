@@ -27,6 +27,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -58,6 +59,9 @@ pub struct Cli {
     /// Who is acting (recorded in history); defaults to OVERLAP_ACTOR, then the OS user.
     #[arg(long, global = true, env = "OVERLAP_ACTOR")]
     pub actor: Option<String>,
+    /// How long a write waits for another command's lock on the database, in seconds.
+    #[arg(long, global = true, env = "OVERLAP_WAIT", default_value = "30", value_name = "SECONDS", value_parser = parse_wait)]
+    pub wait: Duration,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -175,6 +179,8 @@ pub fn audit_summaries(
 /// Context shared by commands: where the database is, who acts and when the command started.
 pub struct Context {
     pub db: PathBuf,
+    /// How long writes wait for another command's lock (`--wait`).
+    pub wait: Duration,
     /// The clock (read once, when the command starts) and the actor: every record a command
     /// writes carries the same instant, and "today" is that instant's UTC date.
     pub stamp: Stamp,
@@ -182,12 +188,14 @@ pub struct Context {
 
 impl Context {
     pub fn open(&self) -> Result<Store> {
-        Ok(Store::open(&self.db)?)
+        let mut store = Store::open(&self.db)?;
+        store.set_busy_timeout(self.wait)?;
+        Ok(store)
     }
 
     /// The store with the command's stamp, for the use cases.
     pub fn session(&self) -> Result<Session> {
-        Ok(Session::open(&self.db, self.stamp.clone())?)
+        Ok(Session::new(self.open()?, self.stamp.clone()))
     }
 
     /// The command's instant as RFC 3339 UTC.
@@ -205,6 +213,15 @@ impl Context {
     }
 }
 
+/// `--wait`: non-negative seconds, fractions allowed.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("expected a non-negative number of seconds, got '{s}'"))
+}
+
 fn default_actor() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
@@ -219,6 +236,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         .unwrap_or_else(default_actor);
     let ctx = Context {
         db: cli.db,
+        wait: cli.wait,
         stamp: Stamp::new(chrono::Utc::now(), actor),
     };
     match cli.command {

@@ -14,6 +14,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod cli_help;
+mod concurrency;
 mod conformance_btl;
 mod conformance_btl_cli;
 mod conformance_design;

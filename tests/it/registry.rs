@@ -888,3 +888,57 @@ fn verify_catches_an_event_appended_behind_the_tools_back() {
     assert_eq!(v["intact"], false);
     assert_eq!(v["first_broken"]["seq"], 6, "{v}");
 }
+
+/// Another process holding the write lock: a registry write waits for it (BEGIN IMMEDIATE under
+/// the busy timeout) instead of failing at once, and when it cannot get the lock within `--wait`
+/// it fails once, with one message saying what happened and what to do.
+#[test]
+fn registry_writes_wait_for_the_lock_and_fail_once_with_one_clear_message() {
+    let env = Env::initialized();
+    add_shorten(&env);
+    let holder = env.sqlite();
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        holder.execute_batch("COMMIT").expect("release the lock");
+    });
+    let started = std::time::Instant::now();
+    acceptance(&env, "shorten", "general", "10", "7");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1000),
+        "the write did not wait for the lock"
+    );
+    release.join().expect("the holder thread");
+
+    let holder = env.sqlite();
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the lock");
+    let run = env
+        .run(&[
+            "--wait",
+            "0.2",
+            "intervention",
+            "acceptance",
+            "shorten",
+            "--bucket",
+            "general",
+            "--attempts",
+            "5",
+            "--accepted",
+            "1",
+        ])
+        .expect_code(2)
+        .stderr_has(&["the database is busy", "--wait SECONDS", "0.2 s"]);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("locked"), "{}", run.stderr);
+    holder.execute_batch("ROLLBACK").expect("release the lock");
+    let show = env.json(&["intervention", "show", "shorten"]);
+    assert_eq!(bucket(&show, "general")["attempts"], 10, "{show}");
+
+    env.run(&["--wait=-1", "registry", "log"])
+        .expect_code(2)
+        .stderr_has(&["non-negative number of seconds"]);
+}

@@ -131,6 +131,7 @@ impl Env {
         cmd.current_dir(self.dir.path())
             .env_remove("OVERLAP_DB")
             .env_remove("OVERLAP_REPORT_PEAK_MEMORY")
+            .env_remove("OVERLAP_WAIT")
             .env("OVERLAP_ACTOR", ACTOR)
             .arg("--db")
             .arg(&self.db);

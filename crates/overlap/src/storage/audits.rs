@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StorageError, Store, VersionInfo};
@@ -214,9 +214,7 @@ impl Store {
         s: &NewAuditSample<'_>,
         emit: impl FnOnce(i64) -> std::result::Result<(), E>,
     ) -> std::result::Result<i64, EmitFailure<E>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         tx.execute(
             "INSERT INTO audit_samples (version_id, bucket, strategy, seed, requested,
              include_audited, direction, params, pairs, summary, tool_version, created_at, created_by)
@@ -357,9 +355,7 @@ impl Store {
         now: &str,
         actor: &str,
     ) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         {
             let mut stmt = tx.prepare(
                 "INSERT INTO audit_verdicts (sample_id, comparison_id, reviewer, meaningful,

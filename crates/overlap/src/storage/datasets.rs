@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use rusqlite::{OptionalExtension, Statement, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Statement, Transaction, params};
 use serde::Serialize;
 
 use super::{Result, StorageError, Store};
@@ -340,9 +340,7 @@ impl Store {
         new: &NewVersion<'_>,
         fill: impl FnOnce(&mut RowSink<'_>, Option<&VersionInfo>) -> std::result::Result<Finished, E>,
     ) -> std::result::Result<ImportOutcome, ImportFailure<E>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", "ON")?;
         let latest = latest_version(&tx, name)?;
         let version_id: i64 = tx.query_row(

@@ -81,9 +81,40 @@ pub enum StorageError {
     Conflict(String),
     #[error("the database holds data this binary cannot read: {0}")]
     Corrupt(String),
+    /// Another process held the write lock for longer than this one would wait.
+    #[error(
+        "the database is busy: another overlap command held its write lock for more than {} s; try again, or wait longer with --wait SECONDS",
+        .waited.as_secs_f64()
+    )]
+    Busy { waited: Duration },
+    /// Not a source: rusqlite's message already contains SQLite's, and printing the chain would
+    /// repeat it.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
 }
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => StorageError::Busy {
+                waited: DEFAULT_BUSY_TIMEOUT,
+            },
+            _ => StorageError::Sqlite(e),
+        }
+    }
+}
+
+/// The error for a failed BEGIN IMMEDIATE, saying how long this store waited.
+fn locking_error(e: rusqlite::Error, waited: Duration) -> StorageError {
+    match StorageError::from(e) {
+        StorageError::Busy { .. } => StorageError::Busy { waited },
+        other => other,
+    }
+}
+
+/// How long a command waits for another's write lock before failing with [`StorageError::Busy`].
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl From<rusqlite::types::FromSqlError> for StorageError {
     fn from(e: rusqlite::types::FromSqlError) -> Self {
@@ -97,6 +128,7 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    busy_timeout: Duration,
 }
 
 impl Store {
@@ -107,6 +139,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         };
         store.configure()?;
         let before = store.user_version()?;
@@ -126,6 +159,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         };
         store.configure()?;
         if store.user_version()? == 0 && !store.has_table("meta")? {
@@ -141,6 +175,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: PathBuf::from(":memory:"),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         };
         store.configure()?;
         store.migrate()?;
@@ -153,7 +188,7 @@ impl Store {
 
     fn configure(&self) -> Result<()> {
         // Concurrent invocations wait for each other instead of failing with SQLITE_BUSY.
-        self.conn.busy_timeout(Duration::from_secs(30))?;
+        self.conn.busy_timeout(self.busy_timeout)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 16 KiB pages: fewer B-tree splits and page allocations on bulk imports (measured ~15%
         // faster on a 1M-row import). Only takes effect on a new, empty database.
@@ -169,6 +204,25 @@ impl Store {
         Ok(())
     }
 
+    /// How long this store waits for another process's write lock (default
+    /// [`DEFAULT_BUSY_TIMEOUT`]); a write that still cannot get it fails with
+    /// [`StorageError::Busy`].
+    pub fn set_busy_timeout(&mut self, wait: Duration) -> Result<()> {
+        self.conn.busy_timeout(wait)?;
+        self.busy_timeout = wait;
+        Ok(())
+    }
+
+    /// Opens a write transaction that takes the write lock up front (BEGIN IMMEDIATE): a deferred
+    /// transaction upgrading from read to write gets SQLITE_BUSY at once, without the busy timeout
+    /// ever applying. Every write goes through here or through [`Store::atomically`].
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        let waited = self.busy_timeout;
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| locking_error(e, waited))
+    }
+
     /// Runs `f` as one write transaction (BEGIN IMMEDIATE, so a writer waits its turn under the
     /// busy timeout instead of failing at its first write): committed when `f` returns `Ok`,
     /// rolled back when it returns `Err`. A command's several records (an analysis, an
@@ -178,9 +232,10 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        let waited = self.busy_timeout;
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| E::from(StorageError::from(e)))?;
+            .map_err(|e| E::from(locking_error(e, waited)))?;
         match f(self) {
             Ok(value) => {
                 self.conn
@@ -224,7 +279,7 @@ impl Store {
         if found == known {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         for (_, sql) in MIGRATIONS.iter().skip(found as usize) {
             tx.execute_batch(sql)?;
         }

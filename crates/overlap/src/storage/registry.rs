@@ -238,7 +238,7 @@ impl Store {
         actor: &str,
         now: &str,
     ) -> Result<Intervention> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         if intervention_id(&tx, name)?.is_some() {
             return Err(StorageError::Conflict(format!(
                 "intervention '{name}' already exists: use `overlap intervention update {name}` to make a new version"
@@ -284,7 +284,7 @@ impl Store {
                 "nothing to update: the options given leave '{name}' unchanged"
             )));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let id = intervention_id(&tx, name)?
             .ok_or_else(|| StorageError::NotFound(format!("no intervention named '{name}'")))?;
         let created = insert_version(&tx, id, name, before.version + 1, spec, actor, now)?;
@@ -317,7 +317,7 @@ impl Store {
                 "intervention '{name}' is already retired"
             )));
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         tx.execute(
             "UPDATE interventions SET retired_at = ?2, retired_by = ?3, retired_reason = ?4
              WHERE name = ?1",
@@ -344,7 +344,7 @@ impl Store {
 
     /// Records an acceptance observation for an intervention in a bucket.
     pub fn record_acceptance(&mut self, name: &str, obs: &AcceptanceObservation) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let id = intervention_id(&tx, name)?
             .ok_or_else(|| StorageError::NotFound(format!("no intervention named '{name}'")))?;
         tx.execute(

@@ -86,7 +86,7 @@ impl Store {
         version: &VersionInfo,
         w: &NewWorkOrder<'_>,
     ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         tx.execute(
             "INSERT INTO work_orders (version_id, bucket, strategy, batch, explore, budget, seed, cost,
              lambda_min_before, lambda_min_after, worst_se_after, params, result, tool_version,
