@@ -94,6 +94,13 @@ pub enum DatasetCommand {
         #[arg(long, default_value = "jsonl")]
         output: String,
     },
+    /// Check that a version's rows reproduce its digest and that the columnar data analyses read
+    /// matches its rows (every version of NAME, or NAME@V); exit 1 naming the first mismatch.
+    Verify {
+        dataset: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 fn parse_ref(s: &str) -> Result<DatasetRef> {
@@ -386,6 +393,29 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 }
             }
             Ok(Outcome::Success)
+        }
+        DatasetCommand::Verify { dataset, format } => {
+            let store = ctx.open()?;
+            let checks = overlap::app::verify::verify_dataset(&store, &parse_ref(&dataset)?)?;
+            match format {
+                Format::Json => print_json(&checks)?,
+                Format::Human => {
+                    for c in &checks {
+                        match &c.problem {
+                            None => println!(
+                                "{} intact: {} rows reproduce digest {}",
+                                c.version, c.rows_checked, c.digest
+                            ),
+                            Some(p) => println!("{} BROKEN: {p}", c.version),
+                        }
+                    }
+                }
+            }
+            Ok(if checks.iter().all(|c| c.intact()) {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            })
         }
         DatasetCommand::Export { dataset, output } => {
             let store = ctx.open()?;

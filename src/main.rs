@@ -19,6 +19,7 @@ mod plan;
 mod registry;
 mod report;
 mod simulate;
+mod store;
 
 /// mimalloc: the design solvers allocate many small matrices per iteration, and glibc's
 /// allocator was a fifth of their time (see ARCHITECTURE.md).
@@ -76,9 +77,12 @@ pub enum Command {
     /// The registry's hash-chained history.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
-    /// Import, list, show, diff and export immutable dataset versions.
+    /// Import, list, show, diff, export and verify immutable dataset versions.
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Verify everything the database holds.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Fit the BTL model and measure overlap per risk bucket.
     Analyze(analyze::AnalyzeArgs),
     /// Evaluate a YAML overlap-SLO policy on a dataset version (exit 0 pass, 1 fail, 2 error).
@@ -260,6 +264,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Intervention(cmd) => intervention::run(&ctx, cmd),
         Command::Registry(cmd) => registry::run(&ctx, cmd),
+        Command::Store(cmd) => store::run(&ctx, cmd),
         Command::Dataset(cmd) => dataset::run(&ctx, cmd),
         Command::Analyze(args) => analyze::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),

@@ -14,8 +14,13 @@ pub enum RegistryCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Recompute the hash chain: exit 0 when intact, 1 naming the first broken event.
+    /// Recompute the hash chain and check the current state (intervention versions, retirements,
+    /// acceptance observations) against its events: exit 0 when intact, 1 naming the first break.
     Verify {
+        /// Also require the chain to end at this head (from a signed report or a kept
+        /// checkpoint), so a rewritten or truncated history is caught.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -47,32 +52,60 @@ pub(crate) fn run(ctx: &Context, cmd: RegistryCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
-        RegistryCommand::Verify { format } => {
-            let (checked, broken) = store.verify_registry()?;
+        RegistryCommand::Verify {
+            expect_head,
+            format,
+        } => {
+            let (checked, chain) = store.verify_registry()?;
+            let state = store.verify_registry_state()?;
             let head = store.registry_head()?;
+            let head_mismatch = expect_head
+                .as_deref()
+                .map(str::trim)
+                .filter(|want| !want.eq_ignore_ascii_case(&head))
+                .map(|want| {
+                    format!(
+                        "the chain ends at {head}, not at the expected head {want}: the history was rewritten, truncated or extended since"
+                    )
+                });
+            let intact = chain.is_none() && state.is_none() && head_mismatch.is_none();
             #[derive(Serialize)]
             struct Report<'a> {
                 intact: bool,
                 events_checked: u64,
                 head: &'a str,
                 first_broken: Option<&'a overlap::storage::ChainBreak>,
+                state_broken: Option<&'a overlap::storage::StateBreak>,
+                head_mismatch: Option<&'a str>,
             }
             match format {
                 Format::Json => print_json(&Report {
-                    intact: broken.is_none(),
+                    intact,
                     events_checked: checked,
                     head: &head,
-                    first_broken: broken.as_ref(),
+                    first_broken: chain.as_ref(),
+                    state_broken: state.as_ref(),
+                    head_mismatch: head_mismatch.as_deref(),
                 })?,
-                Format::Human => match &broken {
-                    None => println!("registry intact: {checked} events, head {head}"),
-                    Some(b) => println!(
-                        "registry BROKEN at event {}: {} ({checked} events verified before it)",
-                        b.seq, b.reason
-                    ),
-                },
+                Format::Human => {
+                    if let Some(b) = &chain {
+                        println!(
+                            "registry BROKEN at event {}: {} ({checked} events verified before it)",
+                            b.seq, b.reason
+                        );
+                    } else if let Some(b) = &state {
+                        println!(
+                            "registry BROKEN: intervention '{}': {} (the chain of {checked} events is intact)",
+                            b.subject, b.reason
+                        );
+                    } else if let Some(m) = &head_mismatch {
+                        println!("registry BROKEN: {m}");
+                    } else {
+                        println!("registry intact: {checked} events, head {head}");
+                    }
+                }
             }
-            Ok(if broken.is_none() {
+            Ok(if intact {
                 Outcome::Success
             } else {
                 Outcome::Failure

@@ -37,5 +37,6 @@ mod report;
 mod schema;
 mod signing;
 mod simulate;
+mod tamper;
 mod text_pairs_cli;
 mod textmap;

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod policy_file;
 pub mod report;
 pub mod staging;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

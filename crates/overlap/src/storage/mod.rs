@@ -28,9 +28,9 @@ pub use datasets::{
     DatasetSummary, Finished, ImportFailure, ImportOutcome, NewVersion, RowSink, VersionInfo,
     VersionShape,
 };
-pub use registry::{ChainBreak, RegistryEvent};
+pub use registry::{ChainBreak, RegistryEvent, StateBreak};
 pub use reports::{NewReport, ReportRecord};
-pub use results::{EvaluationRecord, NewEvaluation, NewPlan};
+pub use results::{BrokenResult, EvaluationRecord, NewEvaluation, NewPlan, ResultsCheck};
 pub use work_orders::{NewWorkOrder, WorkOrderItem, WorkOrderLine, WorkOrderRecord};
 
 /// Numbered migrations, in order. A landed entry is never edited; add a new one instead.
@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "06-work-orders",
         include_str!("../../migrations/06-work-orders/up.sql"),
+    ),
+    (
+        "07-bindings",
+        include_str!("../../migrations/07-bindings/up.sql"),
     ),
 ];
 

@@ -40,6 +40,28 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
+/// A piece of the registry's current state that its events do not account for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateBreak {
+    /// The intervention concerned.
+    pub subject: String,
+    pub reason: String,
+}
+
+/// The canonical JSON an acceptance event carries: the intervention's name and the observation.
+fn acceptance_json(name: &str, obs: &AcceptanceObservation) -> Result<String> {
+    #[derive(Serialize)]
+    struct Event<'a> {
+        intervention: &'a str,
+        #[serde(flatten)]
+        obs: &'a AcceptanceObservation,
+    }
+    to_json(&Event {
+        intervention: name,
+        obs,
+    })
+}
+
 fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
 }
@@ -361,16 +383,7 @@ impl Store {
                 obs.recorded_by
             ],
         )?;
-        #[derive(Serialize)]
-        struct Event<'a> {
-            intervention: &'a str,
-            #[serde(flatten)]
-            obs: &'a AcceptanceObservation,
-        }
-        let after = to_json(&Event {
-            intervention: name,
-            obs,
-        })?;
+        let after = acceptance_json(name, obs)?;
         append_event(
             &tx,
             &obs.recorded_at,
@@ -450,6 +463,104 @@ impl Store {
             )
             .optional()?;
         Ok(row.unwrap_or_else(|| GENESIS_HASH.to_string()))
+    }
+
+    /// Checks the registry's current state against its events: every intervention version is the
+    /// state an add or update event recorded, a retirement is the one its retire event recorded,
+    /// the acceptance observations are exactly those of the acceptance events, in order, and no
+    /// intervention exists without events (or the reverse). The first mismatch, by name.
+    pub fn verify_registry_state(&self) -> Result<Option<StateBreak>> {
+        #[derive(Default)]
+        struct Expected {
+            versions: Vec<String>,
+            retired: Option<String>,
+            acceptance: Vec<String>,
+        }
+        let mut expected: std::collections::BTreeMap<String, Expected> = Default::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, subject, after FROM registry_events ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (kind, subject, after): (String, String, Option<String>) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let entry = expected.entry(subject).or_default();
+            let after = after.unwrap_or_default();
+            match kind.as_str() {
+                "add" | "update" => entry.versions.push(after),
+                "retire" => entry.retired = Some(after),
+                _ => entry.acceptance.push(after),
+            }
+        }
+        let mut names: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM interventions ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for name in expected.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names.sort();
+        for name in names {
+            let broken = |reason: String| {
+                Ok(Some(StateBreak {
+                    subject: name.clone(),
+                    reason,
+                }))
+            };
+            let Some(want) = expected.get(&name) else {
+                return broken("it exists without any registry event".into());
+            };
+            let history = self.intervention_history(&name)?;
+            if history.len() != want.versions.len() {
+                return broken(format!(
+                    "it has {} stored versions but its events record {}",
+                    history.len(),
+                    want.versions.len()
+                ));
+            }
+            for (stored, recorded) in history.iter().zip(&want.versions) {
+                let as_created = Intervention {
+                    retired: None,
+                    ..stored.clone()
+                };
+                if to_json(&as_created)? != *recorded {
+                    return broken(format!(
+                        "version {} differs from the state its event recorded",
+                        stored.version
+                    ));
+                }
+            }
+            match (history.last(), &want.retired) {
+                (Some(latest), Some(recorded)) if latest.retired.is_some() => {
+                    if to_json(latest)? != *recorded {
+                        return broken("its retirement differs from its retire event".into());
+                    }
+                }
+                (Some(latest), None) if latest.retired.is_none() => {}
+                (_, Some(_)) => return broken("its retire event has no stored retirement".into()),
+                (_, None) => return broken("it is retired without a retire event".into()),
+            }
+            let observations = self.acceptance_observations(&name)?;
+            if observations.len() != want.acceptance.len() {
+                return broken(format!(
+                    "it has {} stored acceptance observations but its events record {}",
+                    observations.len(),
+                    want.acceptance.len()
+                ));
+            }
+            for (k, (obs, recorded)) in observations.iter().zip(&want.acceptance).enumerate() {
+                if acceptance_json(&name, obs)? != *recorded {
+                    return broken(format!(
+                        "acceptance observation {} differs from its event",
+                        k + 1
+                    ));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Recomputes the chain from the stored rows. `Ok(None)` when intact; the number of events

@@ -1,10 +1,92 @@
 //! Recorded results: analyses (reused for equal parameters) and gate evaluations.
+//!
+//! Each row carries a binding: SHA-256 over the version's digest and the row's inputs and result,
+//! as length-prefixed fields under a domain tag. A stored analysis is reused only when its binding
+//! verifies, it was computed under the current registry head and its result names the version it
+//! is stored for; anything else is recomputed. `verify_results` re-derives every binding, so an
+//! edit made with plain SQL (a copied result, a changed exit code) is named by `store verify`.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 
 use super::{Result, StorageError, Store, VersionInfo};
 use crate::model::analysis::VersionAnalysis;
+use crate::model::digest::sha256_hex;
+
+/// SHA-256 over a domain tag and length-prefixed fields (no two field lists hash alike).
+fn binding(domain: &str, fields: &[&str]) -> String {
+    let mut text = format!("{domain}\n");
+    for f in fields {
+        text.push_str(&format!("{}:{f}\n", f.len()));
+    }
+    sha256_hex(text.as_bytes())
+}
+
+fn analysis_binding(
+    version_digest: &str,
+    params_key: &str,
+    tool_version: &str,
+    registry_head: &str,
+    result: &str,
+) -> String {
+    binding(
+        "overlap/analysis/v1",
+        &[
+            version_digest,
+            params_key,
+            tool_version,
+            registry_head,
+            result,
+        ],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evaluation_binding(
+    version_digest: &str,
+    policy_name: &str,
+    policy_digest: &str,
+    exit_code: i32,
+    summary: &str,
+    findings: &str,
+    tool_version: &str,
+    evaluated_on: &str,
+) -> String {
+    binding(
+        "overlap/evaluation/v1",
+        &[
+            version_digest,
+            policy_name,
+            policy_digest,
+            &exit_code.to_string(),
+            summary,
+            findings,
+            tool_version,
+            evaluated_on,
+        ],
+    )
+}
+
+/// Why a stored result fails verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenResult {
+    /// `analysis` or `evaluation`.
+    pub kind: &'static str,
+    pub id: i64,
+    /// The version it is stored for, as `name@V`.
+    pub version: String,
+    pub reason: String,
+}
+
+/// What `verify_results` checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ResultsCheck {
+    pub analyses: u64,
+    pub evaluations: u64,
+    /// Rows recorded before bindings existed (schema 7): never reused, not verifiable.
+    pub unbound: u64,
+    pub broken: Vec<BrokenResult>,
+}
 
 /// A stored gate evaluation, as `gate history` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,29 +120,47 @@ pub struct NewEvaluation<'a> {
     pub actor: &'a str,
 }
 
+/// Whether a stored analysis is the analysis of `version` (a copied row names another).
+fn names_version(a: &VersionAnalysis, version: &VersionInfo) -> bool {
+    a.dataset == version.dataset && a.version == version.version && a.digest == version.digest
+}
+
 fn corrupt(e: serde_json::Error) -> StorageError {
     StorageError::Corrupt(e.to_string())
 }
 
 impl Store {
-    /// A stored analysis of `version` with exactly these parameters by this tool version.
+    /// A stored analysis of `version` with exactly these parameters by this tool version, computed
+    /// under the current registry head, whose binding verifies and whose result names this
+    /// version; the newest such. A row that fails any check is never returned.
     pub fn find_analysis(
         &self,
         version: &VersionInfo,
         params_key: &str,
         tool_version: &str,
     ) -> Result<Option<VersionAnalysis>> {
-        let text: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT result FROM analyses WHERE version_id = ?1 AND params_key = ?2
-                 AND tool_version = ?3 ORDER BY id DESC LIMIT 1",
-                params![version.id, params_key, tool_version],
-                |r| r.get(0),
-            )
-            .optional()?;
-        text.map(|t| serde_json::from_str(&t).map_err(corrupt))
-            .transpose()
+        let head = self.registry_head()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT result, binding FROM analyses WHERE version_id = ?1 AND params_key = ?2
+             AND tool_version = ?3 AND registry_head = ?4 ORDER BY id DESC",
+        )?;
+        let mut rows = stmt.query(params![version.id, params_key, tool_version, head])?;
+        while let Some(r) = rows.next()? {
+            let text: String = r.get(0)?;
+            let stored: Option<String> = r.get(1)?;
+            let expected =
+                analysis_binding(&version.digest, params_key, tool_version, &head, &text);
+            if stored.as_deref() != Some(expected.as_str()) {
+                continue;
+            }
+            let Ok(found) = serde_json::from_str::<VersionAnalysis>(&text) else {
+                continue;
+            };
+            if names_version(&found, version) {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     pub fn record_analysis(
@@ -73,12 +173,109 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         let json = serde_json::to_string(result).map_err(corrupt)?;
+        let head = self.registry_head()?;
+        let bound = analysis_binding(&version.digest, params_key, tool_version, &head, &json);
         self.conn.execute(
-            "INSERT INTO analyses (version_id, params_key, tool_version, result, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![version.id, params_key, tool_version, json, now, actor],
+            "INSERT INTO analyses (version_id, params_key, tool_version, result, created_at,
+             created_by, registry_head, binding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                version.id,
+                params_key,
+                tool_version,
+                json,
+                now,
+                actor,
+                head,
+                bound
+            ],
         )?;
         Ok(())
+    }
+
+    /// Re-derives the binding of every recorded analysis and evaluation, and checks that each
+    /// analysis names the version it is stored for.
+    pub fn verify_results(&self) -> Result<ResultsCheck> {
+        let mut check = ResultsCheck::default();
+        let mut stmt = self.conn.prepare(
+            "SELECT a.id, d.name, v.version, v.digest, a.params_key, a.tool_version,
+                    a.registry_head, a.result, a.binding
+             FROM analyses a JOIN dataset_versions v ON v.id = a.version_id
+             JOIN datasets d ON d.id = v.dataset_id ORDER BY a.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            check.analyses += 1;
+            let id: i64 = r.get(0)?;
+            let name: String = r.get(1)?;
+            let number: u32 = r.get(2)?;
+            let digest: String = r.get(3)?;
+            let (key, tool, head, text): (String, String, Option<String>, String) =
+                (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
+            let stored: Option<String> = r.get(8)?;
+            let (Some(head), Some(stored)) = (head, stored) else {
+                check.unbound += 1;
+                continue;
+            };
+            let label = format!("{name}@{number}");
+            let mut broken = |reason: &str| {
+                check.broken.push(BrokenResult {
+                    kind: "analysis",
+                    id,
+                    version: label.clone(),
+                    reason: reason.to_owned(),
+                })
+            };
+            if analysis_binding(&digest, &key, &tool, &head, &text) != stored {
+                broken("its content does not match its binding (the row was altered)");
+                continue;
+            }
+            match serde_json::from_str::<VersionAnalysis>(&text) {
+                Ok(a) if a.dataset == name && a.version == number && a.digest == digest => {}
+                Ok(a) => broken(&format!(
+                    "its result is the analysis of {}@{} ({}), not of this version",
+                    a.dataset, a.version, a.digest
+                )),
+                Err(e) => broken(&format!("its result is not an analysis: {e}")),
+            }
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT e.id, d.name, v.version, v.digest, e.policy_name, e.policy_digest, e.exit_code,
+                    e.summary, e.findings, e.tool_version, e.evaluated_on, e.binding
+             FROM evaluations e JOIN dataset_versions v ON v.id = e.version_id
+             JOIN datasets d ON d.id = v.dataset_id ORDER BY e.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            check.evaluations += 1;
+            let id: i64 = r.get(0)?;
+            let label = format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?);
+            let digest: String = r.get(3)?;
+            let stored: Option<String> = r.get(11)?;
+            let Some(stored) = stored else {
+                check.unbound += 1;
+                continue;
+            };
+            let expected = evaluation_binding(
+                &digest,
+                &r.get::<_, String>(4)?,
+                &r.get::<_, String>(5)?,
+                r.get(6)?,
+                &r.get::<_, String>(7)?,
+                &r.get::<_, String>(8)?,
+                &r.get::<_, String>(9)?,
+                &r.get::<_, String>(10)?,
+            );
+            if expected != stored {
+                check.broken.push(BrokenResult {
+                    kind: "evaluation",
+                    id,
+                    version: label,
+                    reason: "its content does not match its binding (the row was altered)".into(),
+                });
+            }
+        }
+        Ok(check)
     }
 
     pub fn record_evaluation(
@@ -86,22 +283,35 @@ impl Store {
         version: &VersionInfo,
         e: &NewEvaluation<'_>,
     ) -> Result<i64> {
+        let summary = serde_json::to_string(e.summary).map_err(corrupt)?;
+        let findings = serde_json::to_string(e.findings).map_err(corrupt)?;
+        let bound = evaluation_binding(
+            &version.digest,
+            e.policy_name,
+            e.policy_digest,
+            e.exit_code,
+            &summary,
+            &findings,
+            e.tool_version,
+            e.evaluated_on,
+        );
         self.conn.execute(
             "INSERT INTO evaluations (version_id, policy_name, policy_digest, policy_path, exit_code,
-             summary, findings, tool_version, evaluated_on, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             summary, findings, tool_version, evaluated_on, created_at, created_by, binding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 version.id,
                 e.policy_name,
                 e.policy_digest,
                 e.policy_path,
                 e.exit_code,
-                serde_json::to_string(e.summary).map_err(corrupt)?,
-                serde_json::to_string(e.findings).map_err(corrupt)?,
+                summary,
+                findings,
                 e.tool_version,
                 e.evaluated_on,
                 e.now,
-                e.actor
+                e.actor,
+                bound
             ],
         )?;
         Ok(self.conn.last_insert_rowid())

@@ -1,0 +1,191 @@
+//! Edits made behind the tool's back, the way a tamperer with the sqlite3 shell would (dropping the
+//! append-only trigger first): each kind is caught by the check that covers it, and a tampered
+//! stored result is never used.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(root: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_overlap"))
+        .current_dir(root)
+        .env_remove("OVERLAP_DB")
+        .env("OVERLAP_ACTOR", "tester")
+        .args(["--db", "d/overlap.db"])
+        .args(args)
+        .output()
+        .expect("run overlap");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn expect(root: &Path, code: i32, args: &[&str]) -> String {
+    let (got, out) = run(root, args);
+    assert_eq!(got, code, "overlap {args:?}\n{out}");
+    out
+}
+
+fn tamper(root: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(root.join("d/overlap.db")).expect("open the database");
+    conn.execute_batch(sql).expect("tamper");
+}
+
+const GATE_DEMO_1: &[&str] = &[
+    "gate",
+    "demo@1",
+    "--policy",
+    "d/release-gate.yaml",
+    "--today",
+    "2026-01-15",
+];
+
+#[test]
+fn the_untouched_demo_verifies() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    expect(root, 0, &["store", "verify"]);
+    expect(root, 0, &["dataset", "verify", "demo"]);
+    expect(root, 0, &["registry", "verify"]);
+    let v: Value = serde_json::from_str(&expect(root, 0, &["store", "verify", "--format", "json"]))
+        .expect("JSON");
+    assert_eq!(v["intact"], true, "{v}");
+    assert_eq!(v["versions"].as_array().map(Vec::len), Some(2), "{v}");
+    assert!(v["analyses"].as_u64() > Some(0), "{v}");
+    assert!(v["evaluations"].as_u64() > Some(0), "{v}");
+}
+
+/// Copying demo@2's stored analysis over demo@1's must not make demo@1 pass: the copy does not
+/// verify, so the gate recomputes, and `store verify` names the row.
+#[test]
+fn a_stored_analysis_copied_to_another_version_is_never_used() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    expect(root, 1, GATE_DEMO_1);
+    tamper(
+        root,
+        "DROP TRIGGER analyses_no_update;
+         UPDATE analyses SET result = (SELECT result FROM analyses WHERE version_id = 2 LIMIT 1)
+         WHERE version_id = 1;",
+    );
+    let out = expect(root, 1, &["store", "verify"]);
+    assert!(out.contains("store BROKEN: analysis"), "{out}");
+    assert!(out.contains("of demo@1"), "{out}");
+    let out = expect(root, 1, GATE_DEMO_1);
+    assert!(out.contains("FAIL"), "{out}");
+    // The same copy with the binding recomputed by someone who knows the formula: the result
+    // still names demo@2, so it is not reused either.
+    tamper(
+        root,
+        "UPDATE analyses SET binding = NULL WHERE version_id = 1;",
+    );
+    expect(root, 1, GATE_DEMO_1);
+}
+
+#[test]
+fn an_edited_evaluation_exit_code_is_caught() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    tamper(
+        root,
+        "DROP TRIGGER evaluations_no_update;
+         UPDATE evaluations SET exit_code = 0 WHERE exit_code = 1;",
+    );
+    let out = expect(root, 1, &["store", "verify"]);
+    assert!(out.contains("store BROKEN: evaluation"), "{out}");
+}
+
+#[test]
+fn registry_state_edited_without_an_event_is_caught() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "UPDATE intervention_versions SET cost = 99 WHERE version = 1",
+            "differs from the state its event recorded",
+        ),
+        (
+            "UPDATE acceptance_observations SET accepted = 0",
+            "differs from its event",
+        ),
+        (
+            "DELETE FROM acceptance_observations WHERE id = (SELECT max(id) FROM acceptance_observations)",
+            "acceptance observations but its events record",
+        ),
+        (
+            "UPDATE interventions SET retired_at = '2026-01-01T00:00:00Z', retired_by = 'mallory',
+             retired_reason = 'x' WHERE name = 'shorten'",
+            "retired without a retire event",
+        ),
+    ];
+    for (sql, says) in cases {
+        let dir = crate::common::demo_copy();
+        let root = dir.path();
+        tamper(root, sql);
+        let out = expect(root, 1, &["registry", "verify"]);
+        assert!(
+            out.contains("registry BROKEN: intervention"),
+            "{sql}\n{out}"
+        );
+        assert!(out.contains(says), "{sql}\n{out}");
+        let out = expect(root, 1, &["store", "verify"]);
+        assert!(out.contains("store BROKEN: intervention"), "{sql}\n{out}");
+    }
+}
+
+#[test]
+fn columnar_data_that_no_longer_matches_its_rows_is_caught() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    tamper(
+        root,
+        "DROP TRIGGER version_chunks_no_update;
+         UPDATE version_chunks SET labels = zeroblob(length(labels))
+         WHERE version_id = (SELECT id FROM dataset_versions WHERE version = 1);",
+    );
+    let out = expect(root, 1, &["dataset", "verify", "demo@1"]);
+    assert!(out.contains("demo@1 BROKEN"), "{out}");
+    assert!(out.contains("columnar label differs"), "{out}");
+    expect(root, 0, &["dataset", "verify", "demo@2"]);
+    let out = expect(root, 1, &["store", "verify"]);
+    assert!(out.contains("store BROKEN: dataset demo@1"), "{out}");
+}
+
+#[test]
+fn rows_that_no_longer_hash_to_the_digest_are_caught() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    tamper(
+        root,
+        "DROP TRIGGER comparisons_no_update;
+         UPDATE comparisons SET labeler = 'mallory'
+         WHERE id = (SELECT min(id) FROM comparisons);",
+    );
+    let out = expect(root, 1, &["dataset", "verify", "demo@1"]);
+    assert!(out.contains("not to its digest"), "{out}");
+}
+
+/// An unkeyed chain can be rewritten or truncated whole; a head kept elsewhere catches it.
+#[test]
+fn a_truncated_history_is_caught_by_the_expected_head() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    let v: Value = serde_json::from_str(&expect(
+        root,
+        0,
+        &["registry", "verify", "--format", "json"],
+    ))
+    .expect("JSON");
+    let head = v["head"].as_str().expect("head").to_owned();
+    expect(root, 0, &["registry", "verify", "--expect-head", &head]);
+    let out = expect(
+        root,
+        1,
+        &["registry", "verify", "--expect-head", &"0".repeat(64)],
+    );
+    assert!(out.contains("not at the expected head"), "{out}");
+}
