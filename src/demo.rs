@@ -25,7 +25,7 @@ use overlap::storage::{ImportOutcome, NewVersion, Store};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for the demo's database and files (recreated if it holds an earlier demo).
+    /// Folder for the demo's database and files: new, empty, or an earlier demo's (recreated).
     #[arg(long, default_value = "overlap-demo")]
     pub dir: PathBuf,
     /// Seed of the generated collections.
@@ -42,9 +42,15 @@ const PRECISION_TARGETS: &str = include_str!("../policies/precision-targets.yaml
 fn prepare_dir(dir: &Path) -> Result<PathBuf> {
     let db = dir.join("overlap.db");
     if dir.exists() {
-        if db.exists() && !dir.join(MARKER).exists() {
+        // Only an earlier demo's folder is recreated: anything else may hold keys or reports
+        // someone wants to keep.
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty && !dir.join(MARKER).exists() {
             bail!(
-                "{} already holds a database that the demo did not create; choose another --dir",
+                "{} already holds files the demo did not create; choose another --dir (an empty or new folder)",
                 dir.display()
             );
         }

@@ -45,25 +45,43 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Writes `bytes` to a new file with the given Unix mode (0600 for secrets).
+/// Writes `bytes` to `path` with exactly the given Unix mode (0600 for secrets). The content goes
+/// into a file created fresh beside `path` (O_EXCL: never an existing file, never through a
+/// symlink), its mode set explicitly (whatever the umask), synced, then renamed over `path`; so an
+/// existing file's looser mode is never inherited and a symlink at `path` is replaced, not
+/// followed. Without `force` an existing `path` (even a dangling symlink) is refused.
 pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if path.exists() && !force {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !force && std::fs::symlink_metadata(path).is_ok() {
         bail!(
             "{} already exists (pass --force to overwrite)",
             path.display()
         );
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut staged_name = std::ffi::OsString::from(".");
+    staged_name.push(name);
+    staged_name.push(format!(".{}.tmp", std::process::id()));
+    let staged = path.with_file_name(staged_name);
+    let written = (|| -> Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&staged)
+            .with_context(|| format!("cannot create {}", staged.display()))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&staged, path)
+            .with_context(|| format!("cannot move the new file into place at {}", path.display()))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    written
 }
 
 pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
@@ -74,7 +92,7 @@ pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
             let public = with_suffix(&output, ".pub");
             if !force {
                 for p in [&secret, &public] {
-                    if p.exists() {
+                    if std::fs::symlink_metadata(p).is_ok() {
                         bail!("{} already exists (pass --force to overwrite)", p.display());
                     }
                 }
