@@ -586,6 +586,41 @@ fn partly_filled_sheets_record_what_is_filled_and_say_what_was_skipped() {
     assert_eq!(b["passed"], 1);
 }
 
+/// An empty or unfilled sheet is an error, not "recorded 0 verdicts"; a sheet whose verdict says a
+/// field twice is refused (the last value would silently win).
+#[test]
+fn empty_unfilled_and_ambiguous_sheets_record_nothing() {
+    let env = Env::initialized();
+    let rows = hand_fixture(&env);
+    let before = env.row_counts();
+    env.write("empty.jsonl", "");
+    env.run(&["audit", "record", "empty.jsonl"])
+        .expect_code(2)
+        .stderr_has(&["empty.jsonl holds no review rows: nothing recorded"]);
+    fill(&env, "unfilled.jsonl", &rows, |_, _| {});
+    env.run(&["audit", "record", "unfilled.jsonl", "--reviewer", "ann"])
+        .expect_code(2)
+        .stderr_has(&[
+            "unfilled.jsonl has no filled verdicts (6 rows",
+            "nothing recorded",
+        ]);
+    fill(&env, "twice.jsonl", &rows, |_, r| {
+        verdict(r, "ann", true, true)
+    });
+    let text = env.read("twice.jsonl");
+    let first = text.lines().next().expect("a row");
+    let doubled = format!(
+        "{},\"meaningful\":false}}\n{}",
+        first.trim_end_matches('}'),
+        text.lines().skip(1).collect::<Vec<_>>().join("\n")
+    );
+    env.write("twice.jsonl", &doubled);
+    env.run(&["audit", "record", "twice.jsonl"])
+        .expect_code(2)
+        .stderr_has(&["twice.jsonl:1:", "duplicate key 'meaningful'"]);
+    assert_eq!(env.row_counts(), before);
+}
+
 /// Wilson 95% score interval, written out independently of the library.
 fn wilson(k: f64, n: f64) -> (f64, f64) {
     let z = 1.959963984540054_f64;

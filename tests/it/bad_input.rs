@@ -591,3 +591,51 @@ fn a_late_problem_after_a_full_chunk_of_good_rows_writes_nothing() {
         .expect(&["bad.csv:70002: label:", "found 2"])
         .check();
 }
+
+/// Each side finite, the difference not: such a version could never be analysed.
+#[test]
+fn rejects_per_side_values_whose_difference_overflows() {
+    Case::jsonl(lines(&[
+        &good("g1"),
+        "{\"id\":\"g2\",\"a\":{\"features\":{\"len\":1.7e308,\"tone\":0}},\"b\":{\"features\":{\"len\":-1.7e308,\"tone\":1}},\"label\":1}",
+    ]))
+    .expect(&["bad.jsonl:2: a.len: a − b overflows"])
+    .check();
+}
+
+#[test]
+fn rejects_a_subnormal_scale() {
+    Case::jsonl(lines(&[&good("g1"), &good("g2")]))
+        .args(&["--scales", "scales.json"])
+        .aux("scales.json", "{\"len\": 1e-310, \"tone\": 1}")
+        .expect(&[
+            "bad.jsonl: --scales: scale of 'len' must be a positive (normal) number, found 1e-310",
+        ])
+        .check();
+}
+
+/// Values that are finite but whose standardized squares overflow the information sums.
+#[test]
+fn rejects_values_too_large_for_their_scale() {
+    Case::jsonl(lines(&[&good("g1"), &good("g2")]))
+        .args(&["--scales", "scales.json"])
+        .aux("scales.json", "{\"len\": 1e-300, \"tone\": 1}")
+        .expect(&["bad.jsonl: len: |Δφ| reaches 1e0 and its scale is 1e-300"])
+        .check();
+}
+
+/// serde_json would keep the last of two equal keys; a record that says its label twice is
+/// ambiguous evidence.
+#[test]
+fn rejects_duplicate_keys_at_any_depth() {
+    Case::jsonl(lines(&[
+        &good("g1"),
+        "{\"id\":\"g2\",\"a\":{\"features\":{\"len\":1,\"tone\":0}},\"b\":{\"features\":{\"len\":2,\"tone\":1}},\"label\":1,\"label\":0}",
+        "{\"id\":\"g3\",\"a\":{\"features\":{\"len\":1,\"len\":5,\"tone\":0}},\"b\":{\"features\":{\"len\":2,\"tone\":1}},\"label\":1}",
+    ]))
+    .expect(&[
+        "bad.jsonl:2: invalid JSON: duplicate key 'label'",
+        "bad.jsonl:3: invalid JSON: duplicate key 'len'",
+    ])
+    .check();
+}

@@ -263,6 +263,19 @@ fn jsonl_csv_and_gzip_of_the_same_content_have_the_same_digest() {
     assert_eq!(sj["schema"]["features"], json!(FEATURES));
 }
 
+/// A byte-order mark is accepted in JSONL as in CSV, and is not content.
+#[test]
+fn a_byte_order_mark_is_accepted_and_not_hashed() {
+    let env = env();
+    let recs = v1();
+    env.write("plain.jsonl", &to_jsonl(&recs));
+    env.write("bom.jsonl", &format!("\u{feff}{}", to_jsonl(&recs)));
+    env.write("bom.csv", &format!("\u{feff}{}", to_csv(&recs)));
+    let plain = env.import("p", "plain.jsonl", &[]);
+    assert_eq!(env.import("j", "bom.jsonl", &[]).digest, plain.digest);
+    assert_eq!(env.import("c", "bom.csv", &[]).digest, plain.digest);
+}
+
 #[test]
 fn gzip_is_detected_from_the_bytes_not_the_name() {
     let env = env();

@@ -23,6 +23,7 @@ mod csv_lines;
 mod data_copies;
 mod design_cli;
 mod design_next;
+mod files;
 mod gate_cli;
 mod human_output;
 mod import;

@@ -830,6 +830,19 @@ fn record_rows(
         problems.shown.sort_by_key(|p| p.line);
         return Err(AuditError::Invalid(problems));
     }
+    // A sheet with nothing filled in is a mistake (the wrong file, or saved before filling),
+    // not a successful recording of nothing.
+    if accepted.is_empty() && already == 0 {
+        return Err(AuditError::Input(if skipped.is_empty() {
+            format!("{file} holds no review rows: nothing recorded")
+        } else {
+            format!(
+                "{file} has no filled verdicts ({} row{} with empty meaningful and on_policy): fill them in and record the file again; nothing recorded",
+                skipped.len(),
+                if skipped.len() == 1 { "" } else { "s" }
+            )
+        }));
+    }
     let verdicts: Vec<NewVerdict<'_>> = accepted
         .iter()
         .map(|a| NewVerdict {

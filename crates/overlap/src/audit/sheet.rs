@@ -268,7 +268,12 @@ fn read_jsonl<R: BufRead>(file: &str, reader: R, problems: &mut Problems) -> Vec
             continue;
         }
         let mut b = RowBuilder::new(file, n);
-        let value: Value = match serde_json::from_str(&line) {
+        let text = if n == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(&line)
+        } else {
+            &line
+        };
+        let value: Value = match crate::ingest::strict_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem {

@@ -59,11 +59,17 @@ pub(crate) fn for_each_object<'a>(
             v.problem(line, None, "invalid UTF-8: expected UTF-8 encoded JSON");
             continue;
         };
+        // A byte-order mark at the start of the file is accepted, as CSV and YAML accept one.
+        let text = if line == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
         let text = text.trim();
         if text.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(text) {
+        match super::strict_json::from_str(text) {
             Ok(Value::Object(obj)) => f(v, line, obj)?,
             Ok(_) => v.problem(line, None, "expected a JSON object"),
             Err(e) => v.problem(line, None, format!("invalid JSON: {e}")),

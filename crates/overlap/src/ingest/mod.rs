@@ -15,6 +15,7 @@ mod jsonl;
 mod pairs;
 mod problems;
 mod record;
+pub(crate) mod strict_json;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
@@ -200,6 +201,8 @@ pub(crate) struct Validator<'a> {
     layout: Option<(Arc<[String]>, Layout)>,
     layout_reported: Option<u64>,
     sum_sq: Vec<f64>,
+    /// max |Δφ_j| over accepted rows: with the scales, bounds every standardized value.
+    max_abs: Vec<f64>,
     pub rows: u64,
     hasher: ContentHasher,
     feature_map: Option<String>,
@@ -227,6 +230,7 @@ impl<'a> Validator<'a> {
             layout: None,
             layout_reported: None,
             sum_sq: Vec::new(),
+            max_abs: Vec::new(),
             rows: 0,
             hasher: ContentHasher::new(),
             feature_map: None,
@@ -517,7 +521,9 @@ impl<'a> Validator<'a> {
                 let a = self.order_values(line, field_a, &names, a);
                 let b = self.order_values(line, field_b, &names, b);
                 match (a, b) {
-                    (Some(a), Some(b)) => Some(FeatureValues::Sides { a, b }),
+                    (Some(a), Some(b)) => self
+                        .check_differences(line, &a, &b)
+                        .then_some(FeatureValues::Sides { a, b }),
                     _ => None,
                 }
             }
@@ -572,7 +578,55 @@ impl<'a> Validator<'a> {
                 *s += v * v;
             }
         }
+        if self.max_abs.len() != scratch.len() {
+            self.max_abs = vec![0.0; scratch.len()];
+        }
+        for (m, v) in self.max_abs.iter_mut().zip(scratch.iter()) {
+            *m = m.max(v.abs());
+        }
         self.rows += 1;
+    }
+
+    /// Per-side values can each be finite while their difference overflows; such a row could
+    /// never be analysed, so it is refused here rather than stored forever.
+    fn check_differences(&mut self, line: u64, a: &[f64], b: &[f64]) -> bool {
+        let mut ok = true;
+        for (j, (x, y)) in a.iter().zip(b).enumerate() {
+            if !(x - y).is_finite() {
+                let name = self
+                    .features
+                    .as_ref()
+                    .and_then(|f| f.get(j))
+                    .map_or("?", String::as_str)
+                    .to_owned();
+                self.problem(
+                    line,
+                    Some(&format!("a.{name}")),
+                    format!("a − b overflows ({x:e} − {y:e} is not a finite number)"),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// The analysis sums squares of Δφ_j / s_j over every row: refuses scales and values whose
+    /// standardized squares would overflow that sum, so every stored version can be analysed.
+    fn check_standardized_range(&mut self, schema: &FeatureSchema) {
+        let rows = self.rows.max(1) as f64;
+        let max_abs = std::mem::take(&mut self.max_abs);
+        for ((f, s), m) in schema.features.iter().zip(&schema.scales).zip(&max_abs) {
+            let z = m / s;
+            if !(z * z * rows).is_finite() {
+                self.problem(
+                    0,
+                    Some(f),
+                    format!(
+                        "|Δφ| reaches {m:e} and its scale is {s:e}: standardized values this large overflow the analysis (choose other --scales or rescale the feature)"
+                    ),
+                );
+            }
+        }
     }
 
     /// Builds the schema and digest once every row is read.
@@ -625,13 +679,14 @@ impl<'a> Validator<'a> {
                         let mut out = Vec::with_capacity(features.len());
                         for f in &features {
                             match map.get(f) {
-                                Some(s) if s.is_finite() && *s > 0.0 => out.push(*s),
+                                // A subnormal scale is positive but dividing by it overflows.
+                                Some(s) if s.is_normal() && *s > 0.0 => out.push(*s),
                                 Some(s) => {
                                     self.problem(
                                         0,
                                         Some("--scales"),
                                         format!(
-                                            "scale of '{f}' must be a positive number, found {s}"
+                                            "scale of '{f}' must be a positive (normal) number, found {s:e}"
                                         ),
                                     );
                                     out.push(1.0);
@@ -668,6 +723,7 @@ impl<'a> Validator<'a> {
                 }
             }
         };
+        self.check_standardized_range(&schema);
         if !self.problems.is_empty() {
             return Err(self.problems);
         }
