@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 
-use super::output::{Format, num, opt_num, print_json, table};
+use super::output::{Format, num, opt_num, print_json, table, terminal};
 use super::{Context, Outcome};
 use overlap::analysis::service;
 use overlap::model::DatasetRef;
@@ -170,7 +170,11 @@ fn scope_text(features: &[String], all: usize) -> String {
 }
 
 fn bucket_details(b: &BucketAnalysis, d: usize) -> String {
-    let mut out = format!("\n[{}] scope: {}\n", b.bucket, scope_text(&b.scope, d));
+    let mut out = format!(
+        "\n[{}] scope: {}\n",
+        terminal(&b.bucket),
+        scope_text(&b.scope, d)
+    );
     if !b.absent_features.is_empty() {
         out.push_str(&format!(
             "  absent (support 0): {} — nothing can be said about their weights here\n",
@@ -347,7 +351,7 @@ pub(crate) fn render_human(a: &VersionAnalysis) -> String {
     ));
     for b in &a.buckets {
         if let Some(fit) = &b.fit {
-            out.push_str(&format!("\n[{}] ", b.bucket));
+            out.push_str(&format!("\n[{}] ", terminal(&b.bucket)));
             out.push_str(&fit_table(a, fit));
         }
         out.push_str(&bucket_details(b, a.features.len()));

@@ -22,8 +22,15 @@ pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Renders rows as left-aligned columns separated by two spaces.
+/// Renders rows as left-aligned columns separated by two spaces. Cells are user data (bucket,
+/// feature, arm names): hidden characters are shown as escapes, so no cell can move the cursor or
+/// start a line.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| terminal(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let cols = header.len();
     let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -55,6 +62,9 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 /// Numbers for people: the library's one formatter, so the CLI prints a value as the reports and
 /// the gate do.
 pub(crate) use overlap::model::number::{format_number as num, format_optional as opt_num};
+
+/// One user-supplied value on a terminal line (hidden characters shown as escapes).
+pub(crate) use overlap::escape::terminal;
 
 /// A progress bar on stderr that stays hidden when stderr is not a terminal.
 pub(crate) fn progress_bar(message: &str) -> indicatif::ProgressBar {

@@ -639,3 +639,26 @@ fn rejects_duplicate_keys_at_any_depth() {
     ])
     .check();
 }
+
+/// Identifiers reach terminals and CI logs: ESC, BEL, line breaks and bidirectional overrides in
+/// them are refused at import.
+#[test]
+fn rejects_control_characters_in_identifiers() {
+    Case::jsonl(lines(&[
+        &good("g1"),
+        "{\"id\":\"g2\",\"bucket\":\"b\\u001b[2J\",\"a\":{\"features\":{\"len\":1,\"tone\":0}},\"b\":{\"features\":{\"len\":2,\"tone\":1}},\"label\":1}",
+        "{\"id\":\"g3\",\"group\":\"x\\u202ey\",\"a\":{\"features\":{\"len\":1,\"tone\":0}},\"b\":{\"features\":{\"len\":2,\"tone\":1}},\"label\":1}",
+    ]))
+    .expect(&[
+        "bad.jsonl:2: bucket: contains the control character U+001B",
+        "bad.jsonl:3: group: contains the control character U+202E",
+    ])
+    .check();
+}
+
+#[test]
+fn rejects_a_repeated_feature_column_naming_both_positions() {
+    Case::csv("id,label,a.len,a.tone,b.len,b.tone,a.len\ng1,1,1,0,2,1,3\n")
+        .expect(&["bad.csv:1: a.len: column appears twice (columns 3 and 7)"])
+        .check();
+}

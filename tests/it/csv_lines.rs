@@ -44,7 +44,13 @@ fn csv_problem_lines_follow_the_file() {
         "4"
     );
     assert_eq!(
-        line_of_problem("id,label,delta.x\n\"c\n1\",1,0.5\nc2,1,abc\n"),
+        line_of_problem("id,label,delta.x,prompt\nc1,1,0.5,\"two\nlines\"\nc2,1,abc,p\n"),
         "4"
+    );
+    // A line break inside an identifier is itself a problem (identifiers are printed in tables
+    // and logs), reported on the record's first line.
+    assert_eq!(
+        line_of_problem("id,label,delta.x\n\"c\n1\",1,0.5\nc2,1,0.1\n"),
+        "2"
     );
 }

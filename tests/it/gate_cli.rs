@@ -425,3 +425,50 @@ fn shipped_policies_lint_clean_against_the_demo() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["baseline"], "demo@1");
 }
+
+/// A policy name is user text: a line break in it must not inject a workflow command into a CI
+/// log, a backtick must not break the Markdown code span, and ESC must not reach the terminal.
+#[test]
+fn a_hostile_policy_name_stays_inside_its_line_and_span() {
+    let d = demo();
+    let text = std::fs::read_to_string(shipped("release-gate.yaml")).expect("read policy");
+    let hostile = text.replacen(
+        "name: release-gate",
+        "name: \"rel`ease\\n::warning::injected\\u001b[2J\"",
+        1,
+    );
+    let policy = write(&d, "hostile.yaml", &hostile);
+    let run = |format: &str| {
+        let out = gate(
+            &d,
+            &[
+                "demo@1", "--policy", &policy, "--today", TODAY, "--format", format,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let github = run("github");
+    assert!(
+        !github.lines().any(|l| l.starts_with("::warning::injected")),
+        "{github}"
+    );
+    assert!(!github.contains('\u{1b}'), "{github}");
+    let human = run("human");
+    assert!(!human.contains('\u{1b}'), "{human}");
+    assert!(
+        !human.lines().any(|l| l.starts_with("::warning")),
+        "{human}"
+    );
+    let markdown = run("markdown");
+    assert!(
+        markdown.contains("``rel`ease ::warning::injected"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains('\u{1b}'), "{markdown}");
+}

@@ -492,3 +492,20 @@ fn unquoted_operators_are_explained() {
         d[0]
     );
 }
+
+/// A file past the parser's node budget gets a sentence about the file, not the parser's type.
+#[test]
+fn an_oversized_file_is_explained_in_words() {
+    let mut yaml = String::from(HEAD);
+    yaml.push_str("padding: [");
+    yaml.push_str(&"1, ".repeat(300_000));
+    yaml.push_str("1]\n");
+    let diagnostics = lint("big.yaml", &yaml, None);
+    let text: Vec<String> = diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        text.iter()
+            .any(|m| m.contains("too large or too deeply nested")),
+        "{text:?}"
+    );
+    assert!(!text.iter().any(|m| m.contains("Nodes {")), "{text:?}");
+}

@@ -361,6 +361,17 @@ fn template_overrides_and_errors() {
     );
     std::fs::write(d.path("tpl/label.md"), "{{ report.no_such_field }}\n").expect("write");
     d.expect(2, &args("d.md"));
+    // A template that links out of the folder is refused, not embedded in the report.
+    std::fs::write(d.path("secret.txt"), "not a template\n").expect("write");
+    std::fs::remove_file(d.path("tpl/label.md")).expect("remove");
+    std::os::unix::fs::symlink(d.path("secret.txt"), d.path("tpl/label.md")).expect("symlink");
+    let linked = d.expect(2, &args("d.md"));
+    assert!(
+        String::from_utf8_lossy(&linked.stderr).contains("outside the template folder"),
+        "{}",
+        describe(&args("d.md"), &linked)
+    );
+    assert!(!d.path("d.md").exists());
     std::fs::remove_file(d.path("tpl/label.md")).expect("remove");
     let missing = d.expect(2, &args("d.md"));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("'label.md' is missing"));

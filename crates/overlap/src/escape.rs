@@ -1,6 +1,6 @@
 //! Escaping, one function per target language and context, used by every writer of that language:
-//! XML/SVG/HTML (text and attribute values), Markdown (inline text and code spans in table cells)
-//! and GitHub workflow commands (message data and properties).
+//! XML/SVG/HTML (text and attribute values), Markdown (inline text, code spans and table cells),
+//! GitHub workflow commands (message data and properties) and terminals (human output).
 //!
 //! Data reaching these outputs (bucket, feature, rule, arm and policy names, reasons, notes) is
 //! user-supplied, so every function here also neutralises control characters: nothing a user
@@ -84,6 +84,50 @@ pub fn markdown_cell(s: &str) -> String {
     out
 }
 
+/// Characters that change what a terminal or an editor shows without being seen: C0 and C1
+/// controls (ESC starts terminal sequences, BEL rings, line breaks start new log lines), DEL and
+/// the bidirectional overrides and isolates ("Trojan source").
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Makes one value safe to print on a terminal line: every hidden character (see [`is_hidden`])
+/// is shown as a `\u{…}` escape, so a name can neither move the cursor nor start a new line.
+pub fn terminal(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A complete Markdown code span holding `s` literally: the fence is one backtick longer than the
+/// longest run inside, padded with spaces when `s` starts or ends with a backtick (CommonMark), and
+/// the content is made safe for a table cell.
+pub fn markdown_code(s: &str) -> String {
+    let content = markdown_cell(s);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in content.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if content.starts_with('`') || content.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{content}{pad}{fence}")
+}
+
 /// Escapes the message of a GitHub workflow command (`::warning ...::MESSAGE`): `%`, CR and LF
 /// are percent-encoded so a value cannot end the command or start another one.
 pub fn github_data(s: &str) -> String {
@@ -120,6 +164,22 @@ mod tests {
         );
         assert_eq!(markdown_text("self-harm"), "self-harm");
         assert_eq!(markdown_cell("a|b<c>\nd"), "a\\|b&lt;c&gt; d");
+    }
+
+    #[test]
+    fn terminal_shows_hidden_characters_as_escapes() {
+        assert_eq!(terminal("self-harm"), "self-harm");
+        assert_eq!(terminal("a\u{1b}[2Jb\u{7}\nc"), "a\\u{1b}[2Jb\\u{7}\\u{a}c");
+        assert_eq!(terminal("x\u{202e}y"), "x\\u{202e}y");
+        assert!(matches!(terminal("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn markdown_code_spans_hold_backticks() {
+        assert_eq!(markdown_code("name"), "`name`");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`x``"), "``` `x`` ```");
+        assert_eq!(markdown_code("a|b\nc"), "`a\\|b c`");
     }
 
     #[test]

@@ -43,8 +43,21 @@ fn layout(v: &mut Validator<'_>, header: &csv::StringRecord) -> Option<Layout> {
         delta: Vec::new(),
     };
     let before = v.problems.total;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, col) in header.iter().enumerate() {
         let col = col.trim();
+        // A feature column given twice would leave the two sides' feature sets "equal" yet one
+        // value unreadable; every repeated column is named with both positions.
+        if let Some(first) = seen.insert(col, i) {
+            if !FIXED.contains(&col) {
+                v.problem(
+                    1,
+                    Some(col),
+                    format!("column appears twice (columns {} and {})", first + 1, i + 1),
+                );
+                continue;
+            }
+        }
         if let Some(fixed) = FIXED.iter().find(|f| **f == col) {
             if l.fixed.insert(fixed, i).is_some() {
                 v.problem(1, Some(col), "column appears twice");

@@ -462,6 +462,27 @@ impl<'a> Validator<'a> {
                 return None;
             }
         };
+        // Identifiers are printed in tables, CI logs and reports: a control character (ESC, BEL,
+        // a line break) or a bidirectional override could rewrite what a reviewer sees.
+        for (field, value) in [
+            ("id", Some(id.as_str())),
+            ("bucket", raw.bucket.as_deref()),
+            ("group", raw.group.as_deref()),
+            ("prompt_id", raw.prompt_id.as_deref()),
+            ("labeler", raw.labeler.as_deref()),
+        ] {
+            if let Some(c) = value.and_then(|v| v.chars().find(|&c| crate::escape::is_hidden(c))) {
+                self.problem(
+                    line,
+                    Some(field),
+                    format!(
+                        "contains the control character U+{:04X}: identifiers must be printable text",
+                        c as u32
+                    ),
+                );
+                ok = false;
+            }
+        }
         if let Some(first) = self.ids.get(&id) {
             let first = *first;
             self.problem(

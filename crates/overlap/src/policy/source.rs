@@ -105,11 +105,30 @@ pub(crate) fn load(text: &str) -> Result<Node, SyntaxError> {
             // serde-saphyr's wording names its own API; say what to change in the file instead.
             let message = if message.starts_with("multiple YAML documents") {
                 "the file holds more than one YAML document; a policy is one document (remove the `---` separator)".to_owned()
+            } else if message.contains("budget breached") {
+                // serde-saphyr names its internal limit type (`Nodes { nodes: 250001 }`).
+                format!(
+                    "the file is too large or too deeply nested to be a policy (a parser limit was reached: {}); a policy is a short mapping of rules",
+                    budget_detail(&message)
+                )
             } else {
                 message
             };
             Err(SyntaxError { message, loc })
         }
+    }
+}
+
+/// The limit serde-saphyr reports, in words: "nodes: 250001" from `budget breached: Nodes {
+/// nodes: 250001 }`.
+fn budget_detail(message: &str) -> String {
+    let inner = message
+        .split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(inside, _)| inside.trim());
+    match inner {
+        Some(inside) if !inside.is_empty() => inside.replace('_', " "),
+        _ => "size".to_owned(),
     }
 }
 

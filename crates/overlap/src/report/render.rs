@@ -214,6 +214,21 @@ fn load_template(dir: &Path, name: &str) -> Result<Option<String>, minijinja::Er
         ));
     }
     let path = dir.join(name);
+    // A symlink may point anywhere (`label.md -> /etc/passwd` would be embedded in a signed
+    // report): the file read must resolve inside the folder.
+    match (path.canonicalize(), dir.canonicalize()) {
+        (Ok(real), Ok(folder)) if !real.starts_with(&folder) => {
+            return Err(minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "{} resolves to {}, outside the template folder; copy the file into the folder instead of linking it",
+                    path.display(),
+                    real.display()
+                ),
+            ));
+        }
+        _ => {}
+    }
     match std::fs::read(&path) {
         Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
             minijinja::Error::new(

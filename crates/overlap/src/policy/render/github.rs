@@ -36,7 +36,7 @@ pub(super) fn render(eval: &Evaluation) -> String {
         out,
         "overlap gate: {} (policy {} on {}@{}): {}",
         verdict_word(eval.verdict),
-        eval.policy.name,
+        crate::escape::terminal(&eval.policy.name),
         eval.dataset.name,
         eval.dataset.version,
         counts_line(eval)

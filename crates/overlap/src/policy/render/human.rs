@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
+use crate::escape::terminal;
 use crate::model::number::format_number;
 use crate::policy::evaluate::{
     Evaluation, Finding, FindingKind, Outcome, WaiverState, WaiverStatus,
@@ -15,14 +16,14 @@ pub(super) fn render(eval: &Evaluation) -> String {
         out,
         "overlap gate: {} (policy {} on {}@{})",
         verdict_word(eval.verdict),
-        eval.policy.name,
+        terminal(&eval.policy.name),
         eval.dataset.name,
         eval.dataset.version
     );
     let _ = writeln!(
         out,
         "  policy   {} (sha256 {})",
-        eval.policy.file,
+        terminal(&eval.policy.file),
         short_digest(&eval.policy.digest)
     );
     let _ = writeln!(
@@ -44,7 +45,7 @@ pub(super) fn render(eval: &Evaluation) -> String {
     out.push('\n');
 
     let label = |f: &Finding| match f.kind {
-        FindingKind::Rule => f.rule.clone().unwrap_or_default(),
+        FindingKind::Rule => terminal(f.rule.as_deref().unwrap_or_default()).into_owned(),
         FindingKind::RequiredBucket => "(required bucket)".to_owned(),
         FindingKind::WaiverExpired => "(waiver expired)".to_owned(),
         FindingKind::WaiverUnused => "(waiver unused)".to_owned(),
@@ -59,7 +60,7 @@ pub(super) fn render(eval: &Evaluation) -> String {
     let bucket_width = eval
         .findings
         .iter()
-        .map(|f| f.bucket.chars().count())
+        .map(|f| terminal(&f.bucket).chars().count())
         .max()
         .unwrap_or(0);
     for f in &eval.findings {
@@ -78,13 +79,13 @@ pub(super) fn render(eval: &Evaluation) -> String {
             out,
             "{word:<7}  {:<rule_width$}  {:<bucket_width$}  {}{margin}",
             label(f),
-            f.bucket,
-            f.message
+            terminal(&f.bucket),
+            terminal(&f.message)
         );
         if f.outcome != Outcome::Pass {
             let evidence = evidence_text(f);
             if !evidence.is_empty() {
-                let _ = writeln!(out, "{:9}{evidence}", "");
+                let _ = writeln!(out, "{:9}{}", "", terminal(&evidence));
             }
             if let (FindingKind::Rule, Some(w)) = (f.kind, &f.waiver) {
                 let _ = writeln!(out, "{:9}{}", "", waiver_text(w));
@@ -94,7 +95,7 @@ pub(super) fn render(eval: &Evaluation) -> String {
 
     if !eval.waivers.is_empty() {
         out.push_str("\nwaivers\n");
-        let target = |w: &WaiverStatus| format!("{} [{}]", w.rule, w.bucket);
+        let target = |w: &WaiverStatus| format!("{} [{}]", terminal(&w.rule), terminal(&w.bucket));
         let width = eval
             .waivers
             .iter()
@@ -111,10 +112,10 @@ pub(super) fn render(eval: &Evaluation) -> String {
                 out,
                 "  {state:<7}  {:<width$}  owner {}  ticket {}  expires {}  reason: {}",
                 target(w),
-                w.owner,
-                w.ticket,
+                terminal(&w.owner),
+                terminal(&w.ticket),
                 w.expires.format("%Y-%m-%d"),
-                w.reason
+                terminal(&w.reason)
             );
         }
     }

@@ -1,7 +1,7 @@
 //! `--format markdown`: a summary for a pull-request comment or `$GITHUB_STEP_SUMMARY`: the
 //! verdict, a table of every finding that is not a pass, the waivers, and the identities.
 
-use crate::escape::markdown_cell;
+use crate::escape::{markdown_cell, markdown_code};
 use std::fmt::Write as _;
 
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
@@ -17,11 +17,10 @@ pub(super) fn render(eval: &Evaluation) -> String {
     };
     let _ = writeln!(
         out,
-        "### {mark} Overlap gate: {} — `{}` on `{}@{}`\n",
+        "### {mark} Overlap gate: {} — {} on {}\n",
         verdict_word(eval.verdict),
-        markdown_cell(&eval.policy.name),
-        markdown_cell(&eval.dataset.name),
-        eval.dataset.version
+        markdown_code(&eval.policy.name),
+        markdown_code(&format!("{}@{}", eval.dataset.name, eval.dataset.version)),
     );
     let _ = writeln!(out, "{}\n", counts_line(eval));
 
@@ -48,9 +47,9 @@ pub(super) fn render(eval: &Evaluation) -> String {
                 Outcome::Pass => "✅ pass",
             };
             let rule = match (f.kind, &f.rule) {
-                (FindingKind::Rule, Some(r)) => format!("`{}`", markdown_cell(r)),
+                (FindingKind::Rule, Some(r)) => markdown_code(r),
                 (FindingKind::RequiredBucket, _) => "required bucket".to_owned(),
-                (kind, Some(r)) => format!("{} `{}`", kind.name(), markdown_cell(r)),
+                (kind, Some(r)) => format!("{} {}", kind.name(), markdown_code(r)),
                 (kind, None) => kind.name().to_owned(),
             };
             let check = match (f.op, f.threshold) {
@@ -113,8 +112,8 @@ pub(super) fn render(eval: &Evaluation) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {state} | `{}` | {} | {} | {} | {} | {} |",
-                markdown_cell(&w.rule),
+                "| {state} | {} | {} | {} | {} | {} | {} |",
+                markdown_code(&w.rule),
                 markdown_cell(&w.bucket),
                 markdown_cell(&w.owner),
                 markdown_cell(&w.reason),
@@ -127,8 +126,8 @@ pub(super) fn render(eval: &Evaluation) -> String {
 
     let _ = writeln!(
         out,
-        "<sub>policy `{}` (sha256 `{}`) · dataset digest `{}` · evaluated {} · overlap {}{}</sub>",
-        markdown_cell(&eval.policy.file),
+        "<sub>policy {} (sha256 `{}`) · dataset digest `{}` · evaluated {} · overlap {}{}</sub>",
+        markdown_code(&eval.policy.file),
         short_digest(&eval.policy.digest),
         short_digest(&eval.dataset.digest),
         eval.evaluated_on.format("%Y-%m-%d"),
