@@ -1,6 +1,8 @@
 //! `overlap registry …`: the hash-chained history of the intervention registry.
 
-use anyhow::Result;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -21,8 +23,26 @@ pub enum RegistryCommand {
         /// checkpoint), so a rewritten or truncated history is caught.
         #[arg(long, value_name = "HASH")]
         expect_head: Option<String>,
+        /// Also check a signed checkpoint (from `registry checkpoint`): the chain must still hold
+        /// its event with its hash. Needs --public-key.
+        #[arg(long, value_name = "FILE", requires = "public_key")]
+        checkpoint: Option<PathBuf>,
+        /// The public key that signed the checkpoint.
+        #[arg(long, value_name = "FILE", requires = "checkpoint")]
+        public_key: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+    /// Sign a checkpoint of the chain head with the project key, to keep outside the database
+    /// (CI artefact, release notes): `registry verify --checkpoint` then detects a rewritten or
+    /// truncated history.
+    Checkpoint {
+        /// The secret key (from `overlap key generate`).
+        #[arg(long, value_name = "KEY")]
+        sign: PathBuf,
+        /// Write the checkpoint here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -52,10 +72,38 @@ pub(crate) fn run(ctx: &Context, cmd: RegistryCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
+        RegistryCommand::Checkpoint { sign, output } => {
+            let key = overlap::app::report::read_secret_key(&sign)?;
+            let text = overlap::app::verify::registry_checkpoint(&store, &key)?;
+            match output {
+                None => print!("{text}"),
+                Some(path) => {
+                    super::keys::write_new(&path, text.as_bytes(), 0o644, false)?;
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            Ok(Outcome::Success)
+        }
         RegistryCommand::Verify {
             expect_head,
+            checkpoint,
+            public_key,
             format,
         } => {
+            let checkpoint_problem = match (&checkpoint, &public_key) {
+                (Some(file), Some(key)) => {
+                    let read = |p: &PathBuf, what: &str| {
+                        std::fs::read_to_string(p)
+                            .with_context(|| format!("cannot read {what} {}", p.display()))
+                    };
+                    overlap::app::verify::check_checkpoint(
+                        &store,
+                        &read(file, "checkpoint")?,
+                        &read(key, "public key")?,
+                    )?
+                }
+                _ => None,
+            };
             let (checked, chain) = store.verify_registry()?;
             let state = store.verify_registry_state()?;
             let head = store.registry_head()?;
@@ -68,6 +116,8 @@ pub(crate) fn run(ctx: &Context, cmd: RegistryCommand) -> Result<Outcome> {
                         "the chain ends at {head}, not at the expected head {want}: the history was rewritten, truncated or extended since"
                     )
                 });
+            let head_mismatch =
+                head_mismatch.or(checkpoint_problem.map(|p| format!("checkpoint: {p}")));
             let intact = chain.is_none() && state.is_none() && head_mismatch.is_none();
             #[derive(Serialize)]
             struct Report<'a> {

@@ -189,3 +189,88 @@ fn a_truncated_history_is_caught_by_the_expected_head() {
     );
     assert!(out.contains("not at the expected head"), "{out}");
 }
+
+/// A checkpoint signed with the project key and kept outside the database: appending is fine;
+/// truncating the chain (with the head in `meta` "fixed up") or editing the checkpoint is caught.
+#[test]
+fn a_signed_checkpoint_catches_a_truncated_history_and_its_own_tampering() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    expect(root, 0, &["key", "generate", "--output", "k"]);
+    expect(
+        root,
+        0,
+        &[
+            "registry",
+            "checkpoint",
+            "--sign",
+            "k.key",
+            "--output",
+            "cp.txt",
+        ],
+    );
+    let verify = [
+        "registry",
+        "verify",
+        "--checkpoint",
+        "cp.txt",
+        "--public-key",
+        "k.pub",
+    ];
+    expect(root, 0, &verify);
+    // The registry moves on: the checkpoint still verifies.
+    expect(
+        root,
+        0,
+        &[
+            "intervention",
+            "acceptance",
+            "shorten",
+            "--bucket",
+            "late",
+            "--attempts",
+            "3",
+            "--accepted",
+            "2",
+        ],
+    );
+    expect(root, 0, &verify);
+    // Someone drops the newest events and rewrites the recorded head to match.
+    tamper(
+        root,
+        "DROP TRIGGER registry_events_no_delete;
+         DELETE FROM registry_events WHERE seq >= (SELECT max(seq) - 2 FROM registry_events);
+         UPDATE meta SET value = (SELECT seq || ':' || hash FROM registry_events
+                                  ORDER BY seq DESC LIMIT 1) WHERE key = 'registry_head';",
+    );
+    let mut json_args = verify.to_vec();
+    json_args.extend(["--format", "json"]);
+    let v: Value = serde_json::from_str(&expect(root, 1, &json_args)).expect("verify JSON");
+    assert_eq!(
+        v["first_broken"],
+        Value::Null,
+        "the chain itself verifies: {v}"
+    );
+    let mismatch = v["head_mismatch"].as_str().unwrap_or_default();
+    assert!(mismatch.contains("history was truncated"), "{v}");
+
+    // An edited checkpoint does not verify.
+    let text = std::fs::read_to_string(root.join("cp.txt")).expect("read");
+    let edited = text.replacen("events: ", "events: 1", 1);
+    std::fs::write(root.join("cp2.txt"), edited).expect("write");
+    let out = expect(
+        root,
+        1,
+        &[
+            "registry",
+            "verify",
+            "--checkpoint",
+            "cp2.txt",
+            "--public-key",
+            "k.pub",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.contains("checkpoint signature check failed"), "{out}");
+}

@@ -102,7 +102,8 @@ pub fn write_report(
     Ok(written)
 }
 
-fn read_secret_key(path: &Path) -> Result<signing::SecretKey, AppError> {
+/// Reads and parses a secret key file (its bytes never reach an error message).
+pub fn read_secret_key(path: &Path) -> Result<signing::SecretKey, AppError> {
     let text = std::fs::read_to_string(path).map_err(|source| AppError::Read {
         what: "secret key",
         path: path.to_path_buf(),

@@ -207,3 +207,63 @@ pub fn verify_store(
         broken_results: results.broken,
     })
 }
+
+/// A signed checkpoint of the registry's chain as it is now. Refused when the chain does not
+/// verify: a checkpoint vouches for a history, so it must not vouch for a broken one.
+pub fn registry_checkpoint(
+    store: &Store,
+    key: &crate::report::signing::SecretKey,
+) -> Result<String, crate::app::AppError> {
+    let (events, broken) = store.verify_registry()?;
+    if let Some(b) = broken {
+        return Err(crate::app::AppError::Invalid(format!(
+            "the registry chain is broken at event {} ({}): no checkpoint is signed for a broken history",
+            b.seq, b.reason
+        )));
+    }
+    Ok(crate::report::signing::sign_checkpoint(
+        events,
+        &store.registry_head()?,
+        key,
+    ))
+}
+
+/// Compares a signed checkpoint with the store's chain: the signature must verify with
+/// `public_key_text`, and the chain must still hold the checkpoint's event N with the checkpoint's
+/// hash (later events may follow). `Ok(Some(problem))` when it does not; an unreadable public key
+/// is an error.
+pub fn check_checkpoint(
+    store: &Store,
+    checkpoint_text: &str,
+    public_key_text: &str,
+) -> Result<Option<String>, crate::app::AppError> {
+    use crate::report::signing::{VerifyError, parse_public_key, verify_checkpoint};
+    let public = parse_public_key(public_key_text)
+        .map_err(|e| crate::app::AppError::Invalid(format!("the public key: {e}")))?;
+    let checkpoint = match verify_checkpoint(checkpoint_text, &public) {
+        Ok(c) => c,
+        Err(VerifyError::PublicKey(e)) => {
+            return Err(crate::app::AppError::Invalid(format!(
+                "the public key: {e}"
+            )));
+        }
+        Err(e) => return Ok(Some(e.to_string())),
+    };
+    if checkpoint.events == 0 {
+        return Ok(None);
+    }
+    let events = store.registry_events()?;
+    let problem = match events.get(checkpoint.events as usize - 1) {
+        None => Some(format!(
+            "the checkpoint covers {} events but the registry holds {}: history was truncated",
+            checkpoint.events,
+            events.len()
+        )),
+        Some(e) if e.hash != checkpoint.head => Some(format!(
+            "event {} has hash {}, but the checkpoint recorded {}: history was rewritten",
+            checkpoint.events, e.hash, checkpoint.head
+        )),
+        Some(_) => None,
+    };
+    Ok(problem)
+}

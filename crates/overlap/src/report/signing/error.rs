@@ -120,6 +120,14 @@ pub enum VerifyError {
     /// The (authenticated) trusted comment does not follow overlap's grammar.
     #[error("malformed trusted comment in the signature file: {0}")]
     MalformedTrustedComment(String),
+    /// A registry checkpoint is not in the exact form overlap writes.
+    #[error("malformed registry checkpoint: {0}")]
+    MalformedCheckpoint(String),
+    /// The signature of a registry checkpoint does not verify.
+    #[error(
+        "checkpoint signature check failed: the checkpoint was modified, or it was signed with another key"
+    )]
+    BadCheckpointSignature,
     /// The attestation is not a DSSE envelope in the exact form overlap writes.
     #[error("malformed attestation: {0}")]
     MalformedAttestation(String),

@@ -24,6 +24,7 @@
 //! error message or a `Debug` output.
 
 mod attestation;
+mod checkpoint;
 mod detached;
 mod error;
 mod keys;
@@ -33,6 +34,7 @@ pub use attestation::{
     DESIGN_ADEQUACY_PREDICATE, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE,
     NUTRITION_LABEL_PREDICATE, PredicateType, VerifiedAttestation, attest, dataset_subject_name,
 };
+pub use checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
 pub use detached::{SignedMeta, sign_report};
 pub use error::{KeyFormatError, KeyKind, SigningError, VerifyError};
 pub use keys::{
