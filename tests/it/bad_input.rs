@@ -662,3 +662,29 @@ fn rejects_a_repeated_feature_column_naming_both_positions() {
         .expect(&["bad.csv:1: a.len: column appears twice (columns 3 and 7)"])
         .check();
 }
+
+#[test]
+fn rejects_more_features_than_a_schema_may_have() {
+    let names: Vec<String> = (0..1025).map(|j| format!("\"f{j}\":1")).collect();
+    let side = format!("{{\"features\":{{{}}}}}", names.join(","));
+    let row = format!("{{\"id\":\"w1\",\"a\":{side},\"b\":{side},\"label\":1}}");
+    Case::jsonl(lines(&[&row]))
+        .expect(&["1025 features: a schema has at most 1024"])
+        .check();
+}
+
+/// One endless line is a problem of that line, read without buffering all of it; the lines after
+/// it are still read (and their problems reported).
+#[test]
+fn rejects_a_line_longer_than_the_limit_without_holding_it() {
+    let mut content = good("g1").into_bytes();
+    content.push(b'\n');
+    content.extend(std::iter::repeat_n(b' ', (64 << 20) + 10));
+    content.extend_from_slice(b"x\n{\"id\":\"g3\"}\n");
+    Case::jsonl(content)
+        .expect(&[
+            "bad.jsonl:2: the line is longer than 64 MiB",
+            "bad.jsonl:3:",
+        ])
+        .check();
+}

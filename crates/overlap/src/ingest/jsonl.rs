@@ -1,6 +1,6 @@
 //! JSON Lines comparison records (DESIGN §3): one object per line, per-side `features` or `delta`.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read as _};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -45,7 +45,10 @@ pub(crate) fn for_each_object<'a>(
     let mut line = 0u64;
     loop {
         buf.clear();
-        let n = input
+        // At most MAX_LINE_BYTES + 1 bytes are buffered: a file that is one endless line cannot
+        // exhaust memory.
+        let n = (&mut input)
+            .take(MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|cause| ImportError::Io {
                 file: v.file.clone(),
@@ -55,6 +58,21 @@ pub(crate) fn for_each_object<'a>(
             break;
         }
         line += 1;
+        if buf.len() as u64 > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            skip_rest_of_line(&mut input).map_err(|cause| ImportError::Io {
+                file: v.file.clone(),
+                cause,
+            })?;
+            v.problem(
+                line,
+                None,
+                format!(
+                    "the line is longer than {} MiB: one record per line, with long texts kept under that size",
+                    MAX_LINE_BYTES >> 20
+                ),
+            );
+            continue;
+        }
         let Ok(text) = std::str::from_utf8(&buf) else {
             v.problem(line, None, "invalid UTF-8: expected UTF-8 encoded JSON");
             continue;
@@ -76,6 +94,29 @@ pub(crate) fn for_each_object<'a>(
         }
     }
     Ok(())
+}
+
+/// The longest line read (64 MiB): far above any real record, low enough to bound memory.
+const MAX_LINE_BYTES: u64 = 64 << 20;
+
+/// Discards input up to and including the next newline, without buffering it.
+fn skip_rest_of_line(input: &mut Box<dyn BufRead + Send>) -> std::io::Result<()> {
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', chunk) {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let len = chunk.len();
+                input.consume(len);
+            }
+        }
+    }
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -158,22 +199,33 @@ fn sides(
 ) -> Option<RawFeatures> {
     let names: Vec<String> = a.iter().map(|(n, _)| n.clone()).collect();
     let mut b_values = Vec::with_capacity(names.len());
-    for name in &names {
-        match b.iter().find(|(n, _)| n == name) {
-            Some((_, x)) => b_values.push(*x),
-            None => break,
+    let same_order = b.len() == a.len() && b.iter().zip(&names).all(|((m, _), n)| m == n);
+    if same_order {
+        b_values.extend(b.iter().map(|(_, x)| *x));
+    } else {
+        // Linear in the number of features whatever the order (a search per name would be
+        // quadratic: minutes for a few hundred rows of 10k features).
+        let by_name: std::collections::HashMap<&str, f64> =
+            b.iter().map(|(m, x)| (m.as_str(), *x)).collect();
+        for name in &names {
+            match by_name.get(name.as_str()) {
+                Some(x) => b_values.push(*x),
+                None => break,
+            }
         }
     }
     if b_values.len() != names.len() || b.len() != a.len() {
+        let in_a: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        let in_b: std::collections::HashSet<&str> = b.iter().map(|(m, _)| m.as_str()).collect();
         let only_a: Vec<&str> = names
             .iter()
-            .filter(|n| !b.iter().any(|(m, _)| m == *n))
             .map(String::as_str)
+            .filter(|n| !in_b.contains(n))
             .collect();
         let only_b: Vec<&str> = b
             .iter()
-            .filter(|(m, _)| !names.contains(m))
             .map(|(m, _)| m.as_str())
+            .filter(|m| !in_a.contains(m))
             .collect();
         v.problem(
             line,

@@ -296,6 +296,16 @@ impl<'a> Validator<'a> {
     pub(crate) fn declare_features(&mut self, names: &[String]) {
         if self.features.is_none() {
             let kept: Vec<String> = names.iter().filter(|n| self.keeps(n)).cloned().collect();
+            if kept.len() > MAX_FEATURES {
+                self.problem(
+                    0,
+                    None,
+                    format!(
+                        "{} features: a schema has at most {MAX_FEATURES} (the analysis is quadratic in memory and cubic in time in their number); keep the ones to govern with --features or --exclude-features",
+                        kept.len()
+                    ),
+                );
+            }
             self.sum_sq = vec![0.0; kept.len()];
             self.features = Some(kept);
         }
@@ -769,6 +779,9 @@ fn describe_scales(schema: &FeatureSchema) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The most features a schema may have.
+pub const MAX_FEATURES: usize = 1024;
 
 /// Imports `input` as the next version of dataset `name`.
 #[allow(clippy::too_many_arguments)]
