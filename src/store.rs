@@ -9,8 +9,8 @@ use super::{Context, Outcome};
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// Verify every stored fact: the registry chain and its current state, every dataset
-    /// version's rows, digest and columnar data, and the bindings of recorded analyses and
-    /// evaluations. Exit 0 when everything verifies, 1 naming the first broken fact.
+    /// version's rows, digest and columnar data, and the bindings of recorded analyses,
+    /// evaluations, audit verdicts, plans and reports. Exit 0 when everything verifies, 1 naming the first broken fact.
     Verify {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -55,8 +55,12 @@ pub(crate) fn run(ctx: &Context, cmd: StoreCommand) -> Result<Outcome> {
                     );
                     println!("  datasets: {versions} versions, {rows} rows");
                     println!(
-                        "  results: {} analyses, {} evaluations",
-                        check.analyses, check.evaluations
+                        "  results: {} analyses, {} evaluations, {} audit verdicts, {} plans, {} reports",
+                        check.analyses,
+                        check.evaluations,
+                        check.verdicts,
+                        check.plans,
+                        check.reports
                     );
                     if check.unbound_results > 0 {
                         println!(

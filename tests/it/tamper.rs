@@ -274,3 +274,31 @@ fn a_signed_checkpoint_catches_a_truncated_history_and_its_own_tampering() {
     );
     assert!(out.contains("checkpoint signature check failed"), "{out}");
 }
+
+/// Audit verdicts, plans and report records are bound like evaluations: a plain-SQL edit of any
+/// is named by `store verify`.
+#[test]
+fn edited_verdicts_plans_and_report_records_are_caught() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "DROP TRIGGER audit_verdicts_no_update;
+             UPDATE audit_verdicts SET meaningful = 1 - meaningful WHERE id = 1;",
+            "store BROKEN: verdict 1 of demo@",
+        ),
+        (
+            "DROP TRIGGER plans_no_update; UPDATE plans SET budget = 1;",
+            "store BROKEN: plan 1 of demo@",
+        ),
+        (
+            "DROP TRIGGER reports_no_update; UPDATE reports SET verdict = 'fail' WHERE id = 1;",
+            "store BROKEN: report 1 of demo@2",
+        ),
+    ];
+    for (sql, says) in cases {
+        let dir = crate::common::demo_copy();
+        let root = dir.path();
+        tamper(root, sql);
+        let out = expect(root, 1, &["store", "verify"]);
+        assert!(out.contains(says), "{sql}\n{out}");
+    }
+}

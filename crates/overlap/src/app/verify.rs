@@ -1,7 +1,7 @@
 //! Verifying what the store holds (DESIGN §4 revision 2): a dataset version's rows reproduce its
 //! digest and its columnar chunks (what analyses read) match its rows; the registry's chain is
-//! intact and its current state is what its events say; every recorded analysis and evaluation
-//! matches its binding. Read-only: nothing here writes.
+//! intact and its current state is what its events say; every recorded analysis, evaluation, audit
+//! verdict, plan and report record matches its binding. Read-only: nothing here writes.
 
 use serde::Serialize;
 
@@ -147,6 +147,9 @@ pub struct StoreCheck {
     pub versions: Vec<VersionCheck>,
     pub analyses: u64,
     pub evaluations: u64,
+    pub verdicts: u64,
+    pub plans: u64,
+    pub reports: u64,
     /// Results recorded before bindings existed: never reused, listed so nobody mistakes them
     /// for verified.
     pub unbound_results: u64,
@@ -203,6 +206,9 @@ pub fn verify_store(
         versions,
         analyses: results.analyses,
         evaluations: results.evaluations,
+        verdicts: results.verdicts,
+        plans: results.plans,
+        reports: results.reports,
         unbound_results: results.unbound,
         broken_results: results.broken,
     })

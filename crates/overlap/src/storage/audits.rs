@@ -359,10 +359,28 @@ impl Store {
         {
             let mut stmt = tx.prepare(
                 "INSERT INTO audit_verdicts (sample_id, comparison_id, reviewer, meaningful,
-                 on_policy, note, source, line, recorded_at, recorded_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 on_policy, note, source, line, recorded_at, recorded_by, binding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            let mut judged = tx.prepare(
+                "SELECT v.digest, c.cid FROM audit_samples s
+                 JOIN dataset_versions v ON v.id = s.version_id
+                 JOIN comparisons c ON c.id = ?2 AND c.version_id = s.version_id
+                 WHERE s.id = ?1",
             )?;
             for v in verdicts {
+                let (digest, cid): (String, String) = judged
+                    .query_row(params![v.sample_id, v.comparison], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?
+                    .ok_or_else(|| {
+                        StorageError::NotFound(format!(
+                            "{}:{}: the comparison is not in the sample's version",
+                            v.source, v.line
+                        ))
+                    })?;
+                let bound = verdict_binding(&digest, &cid, v);
                 stmt.execute(params![
                     v.sample_id,
                     v.comparison,
@@ -373,7 +391,8 @@ impl Store {
                     v.source,
                     v.line as i64,
                     now,
-                    actor
+                    actor,
+                    bound
                 ])
                 .map_err(|e| match e {
                     rusqlite::Error::SqliteFailure(f, _)
@@ -390,5 +409,66 @@ impl Store {
         }
         tx.commit()?;
         Ok(verdicts.len())
+    }
+}
+
+/// A verdict bound to the version digest and comparison id it judges and to what it says.
+fn verdict_binding(version_digest: &str, cid: &str, v: &NewVerdict<'_>) -> String {
+    super::results::binding(
+        "overlap/verdict/v1",
+        &[
+            version_digest,
+            &v.sample_id.to_string(),
+            cid,
+            v.reviewer,
+            &v.meaningful.to_string(),
+            &v.on_policy.to_string(),
+            v.note.unwrap_or("\u{0}none"),
+            v.source,
+            &v.line.to_string(),
+        ],
+    )
+}
+
+impl Store {
+    /// Re-derives the binding of every audit verdict (see `verify_results`).
+    pub(super) fn verify_verdicts(&self, check: &mut super::ResultsCheck) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.id, d.name, ver.version, ver.digest, c.cid, a.sample_id, a.reviewer,
+                    a.meaningful, a.on_policy, a.note, a.source, a.line, a.binding
+             FROM audit_verdicts a JOIN audit_samples s ON s.id = a.sample_id
+             JOIN dataset_versions ver ON ver.id = s.version_id
+             JOIN datasets d ON d.id = ver.dataset_id
+             JOIN comparisons c ON c.id = a.comparison_id ORDER BY a.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            check.verdicts += 1;
+            let Some(stored) = r.get::<_, Option<String>>(12)? else {
+                check.unbound += 1;
+                continue;
+            };
+            let (reviewer, note, source): (String, Option<String>, String) =
+                (r.get(6)?, r.get(9)?, r.get(10)?);
+            let v = NewVerdict {
+                sample_id: r.get(5)?,
+                comparison: 0,
+                reviewer: &reviewer,
+                meaningful: r.get(7)?,
+                on_policy: r.get(8)?,
+                note: note.as_deref(),
+                source: &source,
+                line: r.get::<_, i64>(11)? as u64,
+            };
+            if verdict_binding(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?, &v) != stored {
+                check.broken.push(super::BrokenResult {
+                    kind: "verdict",
+                    id: r.get(0)?,
+                    version: format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?),
+                    reason: "its content does not match its binding (the row was altered)".into(),
+                });
+            }
+        }
+        Ok(())
     }
 }

@@ -53,11 +53,26 @@ pub struct ReportRecord {
 impl Store {
     /// Records a produced report; returns its id.
     pub fn record_report(&mut self, version: &VersionInfo, r: &NewReport<'_>) -> Result<i64> {
+        let bound = report_binding(
+            &version.digest,
+            &[
+                r.kind,
+                r.format,
+                r.file,
+                r.report_sha256,
+                r.key_fingerprint.unwrap_or("unsigned"),
+                r.policy_name,
+                r.policy_digest,
+                r.report_date,
+                r.verdict,
+                r.tool_version,
+            ],
+        );
         self.conn.execute(
             "INSERT INTO reports (version_id, kind, format, file, report_sha256, signed,
              key_fingerprint, policy_name, policy_digest, report_date, verdict, tool_version,
-             created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             created_at, created_by, binding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 version.id,
                 r.kind,
@@ -72,10 +87,43 @@ impl Store {
                 r.verdict,
                 r.tool_version,
                 r.now,
-                r.actor
+                r.actor,
+                bound
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Re-derives the binding of every report record (see `verify_results`).
+    pub(super) fn verify_reports(&self, check: &mut super::ResultsCheck) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, d.name, v.version, v.digest, r.kind, r.format, r.file, r.report_sha256,
+                    coalesce(r.key_fingerprint, 'unsigned'), r.policy_name, r.policy_digest,
+                    r.report_date, r.verdict, r.tool_version, r.binding
+             FROM reports r JOIN dataset_versions v ON v.id = r.version_id
+             JOIN datasets d ON d.id = v.dataset_id ORDER BY r.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            check.reports += 1;
+            let Some(stored) = row.get::<_, Option<String>>(14)? else {
+                check.unbound += 1;
+                continue;
+            };
+            let fields: Vec<String> = (4..14)
+                .map(|i| row.get::<_, String>(i))
+                .collect::<rusqlite::Result<_>>()?;
+            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+            if report_binding(&row.get::<_, String>(3)?, &fields) != stored {
+                check.broken.push(super::BrokenResult {
+                    kind: "report",
+                    id: row.get(0)?,
+                    version: format!("{}@{}", row.get::<_, String>(1)?, row.get::<_, u32>(2)?),
+                    reason: "its content does not match its binding (the row was altered)".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Reports produced for every version of a dataset, oldest first.
@@ -110,6 +158,14 @@ impl Store {
         })?;
         rows.map(|r| r.map_err(Into::into)).collect()
     }
+}
+
+/// A report record bound to the version digest and every field it records (the report's bytes
+/// through their SHA-256).
+fn report_binding(version_digest: &str, fields: &[&str]) -> String {
+    let mut all = vec![version_digest];
+    all.extend_from_slice(fields);
+    super::results::binding("overlap/report/v1", &all)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::model::analysis::VersionAnalysis;
 use crate::model::digest::sha256_hex;
 
 /// SHA-256 over a domain tag and length-prefixed fields (no two field lists hash alike).
-fn binding(domain: &str, fields: &[&str]) -> String {
+pub(super) fn binding(domain: &str, fields: &[&str]) -> String {
     let mut text = format!("{domain}\n");
     for f in fields {
         text.push_str(&format!("{}:{f}\n", f.len()));
@@ -67,10 +67,26 @@ fn evaluation_binding(
     )
 }
 
+fn plan_binding(version_digest: &str, p: (&str, &str, Option<f64>, f64, &str, &str)) -> String {
+    let (policy_name, policy_digest, budget, label_cost, plan, tool_version) = p;
+    binding(
+        "overlap/plan/v1",
+        &[
+            version_digest,
+            policy_name,
+            policy_digest,
+            &budget.map_or("none".to_owned(), |b| format!("{b:?}")),
+            &format!("{label_cost:?}"),
+            plan,
+            tool_version,
+        ],
+    )
+}
+
 /// Why a stored result fails verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BrokenResult {
-    /// `analysis` or `evaluation`.
+    /// `analysis`, `evaluation`, `verdict`, `plan` or `report`.
     pub kind: &'static str,
     pub id: i64,
     /// The version it is stored for, as `name@V`.
@@ -83,6 +99,9 @@ pub struct BrokenResult {
 pub struct ResultsCheck {
     pub analyses: u64,
     pub evaluations: u64,
+    pub verdicts: u64,
+    pub plans: u64,
+    pub reports: u64,
     /// Rows recorded before bindings existed (schema 7): never reused, not verifiable.
     pub unbound: u64,
     pub broken: Vec<BrokenResult>,
@@ -275,7 +294,47 @@ impl Store {
                 });
             }
         }
+        self.verify_plans(&mut check)?;
+        self.verify_verdicts(&mut check)?;
+        self.verify_reports(&mut check)?;
         Ok(check)
+    }
+
+    fn verify_plans(&self, check: &mut ResultsCheck) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.id, d.name, v.version, v.digest, p.policy_name, p.policy_digest, p.budget,
+                    p.label_cost, p.plan, p.tool_version, p.binding
+             FROM plans p JOIN dataset_versions v ON v.id = p.version_id
+             JOIN datasets d ON d.id = v.dataset_id ORDER BY p.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            check.plans += 1;
+            let Some(stored) = r.get::<_, Option<String>>(10)? else {
+                check.unbound += 1;
+                continue;
+            };
+            let expected = plan_binding(
+                &r.get::<_, String>(3)?,
+                (
+                    &r.get::<_, String>(4)?,
+                    &r.get::<_, String>(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    &r.get::<_, String>(8)?,
+                    &r.get::<_, String>(9)?,
+                ),
+            );
+            if expected != stored {
+                check.broken.push(BrokenResult {
+                    kind: "plan",
+                    id: r.get(0)?,
+                    version: format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?),
+                    reason: "its content does not match its binding (the row was altered)".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn record_evaluation(
@@ -369,20 +428,33 @@ pub struct NewPlan<'a> {
 
 impl Store {
     pub fn record_plan(&mut self, version: &VersionInfo, p: &NewPlan<'_>) -> Result<i64> {
+        let plan = serde_json::to_string(p.plan).map_err(corrupt)?;
+        let bound = plan_binding(
+            &version.digest,
+            (
+                p.policy_name,
+                p.policy_digest,
+                p.budget,
+                p.label_cost,
+                &plan,
+                crate::TOOL_VERSION,
+            ),
+        );
         self.conn.execute(
             "INSERT INTO plans (version_id, policy_name, policy_digest, budget, label_cost, plan,
-             tool_version, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             tool_version, created_at, created_by, binding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 version.id,
                 p.policy_name,
                 p.policy_digest,
                 p.budget,
                 p.label_cost,
-                serde_json::to_string(p.plan).map_err(corrupt)?,
+                plan,
                 crate::TOOL_VERSION,
                 p.now,
-                p.actor
+                p.actor,
+                bound
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
