@@ -128,7 +128,13 @@ pub(crate) fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
                             format!("{}@{}", r.dataset, r.version),
                             r.policy_name.clone(),
                             r.policy_digest[..12.min(r.policy_digest.len())].to_string(),
-                            if r.exit_code == 0 { "pass" } else { "FAIL" }.to_string(),
+                            // An altered row's verdict is not evidence of anything.
+                            match (r.verified, r.exit_code) {
+                                (Some(false), _) => "ALTERED (see store verify)",
+                                (_, 0) => "pass",
+                                _ => "FAIL",
+                            }
+                            .to_string(),
                             r.evaluated_on.clone(),
                             r.created_at.clone(),
                             r.created_by.clone(),

@@ -220,7 +220,11 @@ fn history(ctx: &Context, name: &str, format: Format) -> Result<Outcome> {
                         r.kind.clone(),
                         r.format.clone(),
                         r.report_date.clone(),
-                        r.verdict.clone(),
+                        if r.verified == Some(false) {
+                            "ALTERED (see store verify)".to_owned()
+                        } else {
+                            r.verdict.clone()
+                        },
                         r.report_sha256.chars().take(12).collect(),
                         r.key_fingerprint.as_deref().map_or_else(
                             || "unsigned".to_owned(),

@@ -302,3 +302,38 @@ fn edited_verdicts_plans_and_report_records_are_caught() {
         assert!(out.contains(says), "{sql}\n{out}");
     }
 }
+
+/// History listings mark an altered row instead of showing its edited verdict as evidence, and
+/// an altered audit verdict is never read as audit evidence (status and the gate refuse).
+#[test]
+fn histories_mark_altered_rows_and_altered_verdicts_are_not_evidence() {
+    let dir = crate::common::demo_copy();
+    let root = dir.path();
+    tamper(
+        root,
+        "DROP TRIGGER evaluations_no_update;
+         UPDATE evaluations SET exit_code = 0 WHERE id = 1;
+         DROP TRIGGER reports_no_update;
+         UPDATE reports SET verdict = 'fail' WHERE id = 1;
+         DROP TRIGGER audit_verdicts_no_update;
+         UPDATE audit_verdicts SET meaningful = 1 - meaningful WHERE id = 1;",
+    );
+    let gates: Value = serde_json::from_str(&expect(
+        root,
+        0,
+        &["gate", "history", "demo", "--format", "json"],
+    ))
+    .expect("JSON");
+    assert_eq!(gates[0]["verified"], false, "{gates}");
+    assert_eq!(gates[1]["verified"], true, "{gates}");
+    let out = expect(root, 0, &["gate", "history", "demo"]);
+    assert!(out.contains("ALTERED (see store verify)"), "{out}");
+    let out = expect(root, 0, &["report", "history", "demo"]);
+    assert!(out.contains("ALTERED (see store verify)"), "{out}");
+    let (code, out) = run(root, &["audit", "status", "demo"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("audit verdict 1 does not match its binding"),
+        "{out}"
+    );
+}

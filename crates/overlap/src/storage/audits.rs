@@ -307,17 +307,21 @@ impl Store {
         self.query_items("i.sample_id = ?1", sample_id)
     }
 
+    /// Verdicts matching `filter`. A verdict whose binding does not verify is never returned as
+    /// evidence: the read fails naming it (pass rates and the gate's audit rules read these).
     fn query_verdicts(&self, filter: &str, key: i64) -> Result<Vec<VerdictRecord>> {
         let sql = format!(
             "SELECT a.sample_id, a.comparison_id, c.cid, c.bucket, a.reviewer, a.meaningful,
-                    a.on_policy, a.note, a.source, a.line, a.recorded_at, a.recorded_by
+                    a.on_policy, a.note, a.source, a.line, a.recorded_at, a.recorded_by,
+                    a.id, ver.digest, a.binding
              FROM audit_verdicts a JOIN audit_samples s ON s.id = a.sample_id
+             JOIN dataset_versions ver ON ver.id = s.version_id
              JOIN comparisons c ON c.id = a.comparison_id
              WHERE {filter} ORDER BY a.id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([key], |r| {
-            Ok(VerdictRecord {
+            let record = VerdictRecord {
                 sample_id: r.get(0)?,
                 comparison: r.get(1)?,
                 cid: r.get(2)?,
@@ -330,9 +334,35 @@ impl Store {
                 line: r.get::<_, i64>(9)? as u64,
                 recorded_at: r.get(10)?,
                 recorded_by: r.get(11)?,
-            })
+            };
+            let (id, digest, binding): (i64, String, Option<String>) =
+                (r.get(12)?, r.get(13)?, r.get(14)?);
+            Ok((record, id, digest, binding))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut out = Vec::new();
+        for row in rows {
+            let (record, id, digest, binding) = row?;
+            // Verdicts recorded before schema 7 have no binding (counted by `store verify`).
+            if let Some(stored) = binding {
+                let as_recorded = NewVerdict {
+                    sample_id: record.sample_id,
+                    comparison: record.comparison,
+                    reviewer: &record.reviewer,
+                    meaningful: record.meaningful,
+                    on_policy: record.on_policy,
+                    note: record.note.as_deref(),
+                    source: &record.source,
+                    line: record.line,
+                };
+                if verdict_binding(&digest, &record.cid, &as_recorded) != stored {
+                    return Err(StorageError::Corrupt(format!(
+                        "audit verdict {id} does not match its binding: it was altered outside overlap, so no audit evidence is read (see `overlap store verify`)"
+                    )));
+                }
+            }
+            out.push(record);
+        }
+        Ok(out)
     }
 
     /// Every verdict on comparisons of a version, in recording order.

@@ -48,6 +48,9 @@ pub struct ReportRecord {
     pub tool_version: String,
     pub created_at: String,
     pub created_by: String,
+    /// Whether the row matches its binding: `false` when it was altered outside overlap, `None`
+    /// for rows recorded before bindings existed.
+    pub verified: Option<bool>,
 }
 
 impl Store {
@@ -131,12 +134,12 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT r.id, d.name, v.version, v.digest, r.kind, r.format, r.file, r.report_sha256,
                     r.signed, r.key_fingerprint, r.policy_name, r.policy_digest, r.report_date,
-                    r.verdict, r.tool_version, r.created_at, r.created_by
+                    r.verdict, r.tool_version, r.created_at, r.created_by, r.binding
              FROM reports r JOIN dataset_versions v ON v.id = r.version_id
              JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ?1 ORDER BY r.id",
         )?;
         let rows = stmt.query_map([dataset], |r| {
-            Ok(ReportRecord {
+            let mut record = ReportRecord {
                 id: r.get(0)?,
                 dataset: r.get(1)?,
                 version: r.get(2)?,
@@ -154,7 +157,26 @@ impl Store {
                 tool_version: r.get(14)?,
                 created_at: r.get(15)?,
                 created_by: r.get(16)?,
-            })
+                verified: None,
+            };
+            let binding: Option<String> = r.get(17)?;
+            record.verified = binding.map(|stored| {
+                let fingerprint = record.key_fingerprint.as_deref().unwrap_or("unsigned");
+                let fields = [
+                    record.kind.as_str(),
+                    &record.format,
+                    &record.file,
+                    &record.report_sha256,
+                    fingerprint,
+                    &record.policy_name,
+                    &record.policy_digest,
+                    &record.report_date,
+                    &record.verdict,
+                    &record.tool_version,
+                ];
+                report_binding(&record.digest, &fields) == stored
+            });
+            Ok(record)
         })?;
         rows.map(|r| r.map_err(Into::into)).collect()
     }

@@ -123,6 +123,9 @@ pub struct EvaluationRecord {
     pub evaluated_on: String,
     pub created_at: String,
     pub created_by: String,
+    /// Whether the row matches its binding: `false` when it was altered outside overlap, `None`
+    /// for rows recorded before bindings existed.
+    pub verified: Option<bool>,
 }
 
 /// What `record_evaluation` stores.
@@ -380,12 +383,15 @@ impl Store {
     pub fn evaluations(&self, dataset: &str) -> Result<Vec<EvaluationRecord>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.id, d.name, v.version, v.digest, e.policy_name, e.policy_digest, e.policy_path,
-                    e.exit_code, e.summary, e.tool_version, e.evaluated_on, e.created_at, e.created_by
+                    e.exit_code, e.summary, e.tool_version, e.evaluated_on, e.created_at, e.created_by,
+                    e.findings, e.binding
              FROM evaluations e JOIN dataset_versions v ON v.id = e.version_id
              JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ?1 ORDER BY e.id",
         )?;
         let rows = stmt.query_map([dataset], |r| {
             let summary: String = r.get(8)?;
+            let findings: String = r.get(13)?;
+            let binding: Option<String> = r.get(14)?;
             Ok((
                 EvaluationRecord {
                     id: r.get(0)?,
@@ -401,13 +407,28 @@ impl Store {
                     evaluated_on: r.get(10)?,
                     created_at: r.get(11)?,
                     created_by: r.get(12)?,
+                    verified: None,
                 },
                 summary,
+                findings,
+                binding,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut rec, summary) = row?;
+            let (mut rec, summary, findings, binding) = row?;
+            rec.verified = binding.map(|stored| {
+                evaluation_binding(
+                    &rec.digest,
+                    &rec.policy_name,
+                    &rec.policy_digest,
+                    rec.exit_code,
+                    &summary,
+                    &findings,
+                    &rec.tool_version,
+                    &rec.evaluated_on,
+                ) == stored
+            });
             rec.summary = serde_json::from_str(&summary).map_err(corrupt)?;
             out.push(rec);
         }
