@@ -688,3 +688,13 @@ fn rejects_a_line_longer_than_the_limit_without_holding_it() {
         ])
         .check();
 }
+
+#[test]
+fn rejects_a_csv_line_longer_than_the_limit() {
+    let mut content = format!("{CSV_HEADER}\ng1,1,1,0,2,1\n\"").into_bytes();
+    content.extend(std::iter::repeat_n(b'x', (64 << 20) + 10));
+    content.extend_from_slice(b"\",1,1,0,2,1\n");
+    Case::csv(content)
+        .expect(&["line 3 is longer than 64 MiB"])
+        .check();
+}

@@ -190,6 +190,8 @@ pub(crate) fn read<'a>(
             inner: input,
             offset: 0,
             newlines,
+            line_start: 0,
+            lines: 0,
         });
     let header = match reader.headers() {
         Ok(h) => h.clone(),
@@ -297,16 +299,38 @@ struct NewlineTracker<R> {
     inner: R,
     offset: u64,
     newlines: Rc<RefCell<VecDeque<u64>>>,
+    /// Offset just after the last newline and how many newlines were read: a physical line
+    /// longer than [`super::MAX_LINE_BYTES`] stops the read (the csv crate would buffer it all).
+    line_start: u64,
+    lines: u64,
 }
 
 impl<R: Read> Read for NewlineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let mut newlines = self.newlines.borrow_mut();
+        let mut too_long = false;
         for i in memchr::memchr_iter(b'\n', &buf[..n]) {
-            newlines.push_back(self.offset + i as u64);
+            let at = self.offset + i as u64;
+            too_long |= at - self.line_start > super::MAX_LINE_BYTES;
+            if too_long {
+                break;
+            }
+            newlines.push_back(at);
+            self.line_start = at + 1;
+            self.lines += 1;
         }
         self.offset += n as u64;
+        if too_long || self.offset - self.line_start > super::MAX_LINE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "line {} is longer than {} MiB: one record per line, with long texts kept under that size",
+                    self.lines + 1,
+                    super::MAX_LINE_BYTES >> 20
+                ),
+            ));
+        }
         Ok(n)
     }
 }

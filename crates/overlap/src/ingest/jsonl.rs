@@ -96,8 +96,7 @@ pub(crate) fn for_each_object<'a>(
     Ok(())
 }
 
-/// The longest line read (64 MiB): far above any real record, low enough to bound memory.
-const MAX_LINE_BYTES: u64 = 64 << 20;
+use super::MAX_LINE_BYTES;
 
 /// Discards input up to and including the next newline, without buffering it.
 fn skip_rest_of_line(input: &mut Box<dyn BufRead + Send>) -> std::io::Result<()> {

@@ -780,6 +780,10 @@ fn describe_scales(schema: &FeatureSchema) -> String {
         .join(", ")
 }
 
+/// The longest line an import reads (64 MiB): far above any real record, low enough to bound
+/// memory.
+pub(crate) const MAX_LINE_BYTES: u64 = 64 << 20;
+
 /// The most features a schema may have.
 pub const MAX_FEATURES: usize = 1024;
 
