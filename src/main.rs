@@ -113,6 +113,7 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -124,6 +125,45 @@ fn main() -> ExitCode {
     let code = exit_code(run(cli));
     report_peak_memory();
     code
+}
+
+/// Exit code when stdout was closed early (`overlap … | head`): 128 + SIGPIPE, as a shell reports
+/// a process killed by the signal. Never 0: a failing gate piped into `head` must not pass.
+const CLOSED_STDOUT: u8 = 141;
+
+/// `println!` panics when stdout is a closed pipe (Rust ignores SIGPIPE); that is not a bug to
+/// report but the reader leaving, so the process ends quietly with [`CLOSED_STDOUT`].
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(i32::from(CLOSED_STDOUT));
+        }
+        default(info);
+    }));
+}
+
+fn is_closed_stdout(e: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().map(|io| io.kind()) == broken
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == broken
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|c| match c.kind() {
+                    csv::ErrorKind::Io(io) => Some(io.kind()) == broken,
+                    _ => false,
+                })
+    })
 }
 
 /// With OVERLAP_REPORT_PEAK_MEMORY set, prints the process's peak resident memory (VmHWM) to stderr,
@@ -150,6 +190,7 @@ pub fn exit_code(result: Result<Outcome>) -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(1),
+        Err(e) if is_closed_stdout(&e) => ExitCode::from(CLOSED_STDOUT),
         Err(e) => {
             // A policy with errors: its warnings first, as their own lines, then the errors.
             if let Some(p) = policy_errors(&e) {

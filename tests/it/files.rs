@@ -67,3 +67,40 @@ fn the_demo_refuses_a_folder_it_did_not_create() {
         .stderr_has(&["already holds files the demo did not create"]);
     assert_eq!(env.read("mine/signing.key"), "precious");
 }
+
+/// `overlap … | head`: the reader leaving is not an error to print, and never a success (a
+/// failing gate piped into `head` must not pass): the process ends quietly with 141.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly_and_never_as_a_success() {
+    use std::io::Read as _;
+    let dir = crate::common::demo_copy();
+    for args in [
+        &["dataset", "export", "demo@2"][..],
+        &["dataset", "export", "demo@2", "--output", "csv"][..],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_overlap"))
+            .current_dir(dir.path())
+            .env_remove("OVERLAP_DB")
+            .args(["--db", "d/overlap.db"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("read the first bytes");
+        // The pipe's read end is dropped here, as `head` closes it.
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(141), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
