@@ -509,3 +509,17 @@ fn an_oversized_file_is_explained_in_words() {
     );
     assert!(!text.iter().any(|m| m.contains("Nodes {")), "{text:?}");
 }
+
+/// Tags mean nothing in a policy: an application tag is an error, not a value silently taken as
+/// its plain scalar.
+#[test]
+fn application_tags_are_refused() {
+    let yaml = "version: 1\nname: !custom fixture\nrules: []\n";
+    let diagnostics = lint("tags.yaml", yaml, None);
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.iter().any(|m| m.contains("custom")), "{errors:?}");
+}

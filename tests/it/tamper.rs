@@ -253,6 +253,28 @@ fn a_signed_checkpoint_catches_a_truncated_history_and_its_own_tampering() {
     );
     let mismatch = v["head_mismatch"].as_str().unwrap_or_default();
     assert!(mismatch.contains("history was truncated"), "{v}");
+    // New events written on top of the truncated chain: as long as the checkpoint's, but another
+    // history.
+    for _ in 0..3 {
+        expect(
+            root,
+            0,
+            &[
+                "intervention",
+                "acceptance",
+                "hedge",
+                "--bucket",
+                "rewritten",
+                "--attempts",
+                "1",
+                "--accepted",
+                "1",
+            ],
+        );
+    }
+    let v: Value = serde_json::from_str(&expect(root, 1, &json_args)).expect("verify JSON");
+    let mismatch = v["head_mismatch"].as_str().unwrap_or_default();
+    assert!(mismatch.contains("history was rewritten"), "{v}");
 
     // An edited checkpoint does not verify.
     let text = std::fs::read_to_string(root.join("cp.txt")).expect("read");

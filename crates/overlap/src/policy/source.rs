@@ -90,6 +90,9 @@ pub(crate) fn load(text: &str) -> Result<Node, SyntaxError> {
         // `.nan`/`.inf` become a located `non-finite-number` diagnostic instead of a syntax error.
         non_finite_float_policy: NonFiniteFloatPolicy::PassThrough,
         strict_booleans: true,
+        // A policy is plain YAML: application tags (`!custom`) mean nothing to the tool and
+        // would otherwise be dropped silently.
+        reject_unsupported_tags: true,
         with_snippet: false,
     };
     // The default budget stays on: it caps nesting depth (64) and node counts, which also bounds
