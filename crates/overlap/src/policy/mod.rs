@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod evaluate;
 pub mod metric;
+pub mod parser;
 pub mod render;
 pub mod source;
 pub mod spec;
@@ -17,6 +18,7 @@ pub use evaluate::{
     EvaluateError, Evaluation, Finding, FindingKind, GateInput, GateVerdict, Outcome, evaluate,
 };
 pub use metric::Metric;
+pub use parser::parse;
 pub use render::{GateFormat, render};
-pub use spec::{Policy, parse};
+pub use spec::Policy;
 pub use validate::{DatasetContext, lint, validate};

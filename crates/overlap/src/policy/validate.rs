@@ -12,7 +12,7 @@ use crate::model::analysis::VersionAnalysis;
 use crate::policy::diagnostic::{self, Diagnostic, code, did_you_mean};
 use crate::policy::metric::{Better, MetricKind};
 use crate::policy::source::Loc;
-use crate::policy::spec::{self, BucketSelection, Policy, Rule};
+use crate::policy::spec::{BucketSelection, Policy, Rule};
 
 /// What a dataset has, for checks that need it (`overlap policy lint --dataset NAME[@V]`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,7 +54,7 @@ impl DatasetContext {
 /// Every diagnostic for a policy file: shape problems and semantic problems together, sorted by
 /// position. The policy is usable when none of them is an error.
 pub fn lint(path_for_messages: &str, text: &str, ctx: Option<&DatasetContext>) -> Vec<Diagnostic> {
-    let (policy, mut diagnostics) = spec::parse_partial(path_for_messages, text);
+    let (policy, mut diagnostics) = crate::policy::parser::parse_partial(path_for_messages, text);
     if let Some(policy) = policy {
         diagnostics.extend(validate(&policy, ctx));
     }
