@@ -43,12 +43,10 @@ pub use keys::{
 pub use verify::{Verified, verify};
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use sha2::{Digest, Sha256};
 
-/// Lowercase hex SHA-256 of `bytes`: the digest format used for reports, datasets and policies.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex_lower(&Sha256::digest(bytes))
-}
+/// Lowercase hex SHA-256 of `bytes`: the digest format used for reports, datasets and policies
+/// (one definition, in `model::digest`).
+pub use crate::model::digest::sha256_hex;
 
 /// Standard-alphabet base64 that accepts exactly one spelling per byte string (padding required,
 /// unused trailing bits zero), so that changing any character of an encoded field either fails to
