@@ -307,15 +307,16 @@ impl Store {
         self.query_items("i.sample_id = ?1", sample_id)
     }
 
-    /// Verdicts matching `filter`. A verdict whose binding does not verify is never returned as
-    /// evidence: the read fails naming it (pass rates and the gate's audit rules read these).
-    fn query_verdicts(&self, filter: &str, key: i64) -> Result<Vec<VerdictRecord>> {
+    /// Verdicts matching `filter` with their row id, version label and whether they match their
+    /// binding (`None`: recorded before bindings existed).
+    fn verdict_rows(&self, filter: &str, key: i64) -> Result<Vec<CheckedVerdict>> {
         let sql = format!(
             "SELECT a.sample_id, a.comparison_id, c.cid, c.bucket, a.reviewer, a.meaningful,
                     a.on_policy, a.note, a.source, a.line, a.recorded_at, a.recorded_by,
-                    a.id, ver.digest, a.binding
+                    a.id, ver.digest, a.binding, d.name, ver.version
              FROM audit_verdicts a JOIN audit_samples s ON s.id = a.sample_id
              JOIN dataset_versions ver ON ver.id = s.version_id
+             JOIN datasets d ON d.id = ver.dataset_id
              JOIN comparisons c ON c.id = a.comparison_id
              WHERE {filter} ORDER BY a.id"
         );
@@ -335,15 +336,9 @@ impl Store {
                 recorded_at: r.get(10)?,
                 recorded_by: r.get(11)?,
             };
-            let (id, digest, binding): (i64, String, Option<String>) =
-                (r.get(12)?, r.get(13)?, r.get(14)?);
-            Ok((record, id, digest, binding))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (record, id, digest, binding) = row?;
-            // Verdicts recorded before schema 7 have no binding (counted by `store verify`).
-            if let Some(stored) = binding {
+            let digest: String = r.get(13)?;
+            let binding: Option<String> = r.get(14)?;
+            let verified = binding.map(|stored| {
                 let as_recorded = NewVerdict {
                     sample_id: record.sample_id,
                     comparison: record.comparison,
@@ -354,15 +349,32 @@ impl Store {
                     source: &record.source,
                     line: record.line,
                 };
-                if verdict_binding(&digest, &record.cid, &as_recorded) != stored {
-                    return Err(StorageError::Corrupt(format!(
-                        "audit verdict {id} does not match its binding: it was altered outside overlap, so no audit evidence is read (see `overlap store verify`)"
-                    )));
-                }
-            }
-            out.push(record);
-        }
-        Ok(out)
+                verdict_binding(&digest, &record.cid, &as_recorded) == stored
+            });
+            Ok(CheckedVerdict {
+                id: r.get(12)?,
+                version: format!("{}@{}", r.get::<_, String>(15)?, r.get::<_, u32>(16)?),
+                verified,
+                record,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Verdicts matching `filter`. A verdict whose binding does not verify is never returned as
+    /// evidence: the read fails naming it (pass rates and the gate's audit rules read these).
+    fn query_verdicts(&self, filter: &str, key: i64) -> Result<Vec<VerdictRecord>> {
+        self.verdict_rows(filter, key)?
+            .into_iter()
+            .map(|v| match v.verified {
+                Some(false) => Err(StorageError::Corrupt(format!(
+                    "audit verdict {} does not match its binding: it was altered outside overlap, so no audit evidence is read (see `overlap store verify`)",
+                    v.id
+                ))),
+                // Verdicts recorded before schema 7 have no binding (counted by `store verify`).
+                _ => Ok(v.record),
+            })
+            .collect()
     }
 
     /// Every verdict on comparisons of a version, in recording order.
@@ -460,43 +472,26 @@ fn verdict_binding(version_digest: &str, cid: &str, v: &NewVerdict<'_>) -> Strin
     )
 }
 
+/// A stored verdict with what verification needs to report on it.
+struct CheckedVerdict {
+    id: i64,
+    /// `name@V` of the version it judges.
+    version: String,
+    verified: Option<bool>,
+    record: VerdictRecord,
+}
+
 impl Store {
     /// Re-derives the binding of every audit verdict (see `verify_results`).
     pub(super) fn verify_verdicts(&self, check: &mut super::ResultsCheck) -> Result<()> {
-        let mut stmt = self.conn.prepare(
-            "SELECT a.id, d.name, ver.version, ver.digest, c.cid, a.sample_id, a.reviewer,
-                    a.meaningful, a.on_policy, a.note, a.source, a.line, a.binding
-             FROM audit_verdicts a JOIN audit_samples s ON s.id = a.sample_id
-             JOIN dataset_versions ver ON ver.id = s.version_id
-             JOIN datasets d ON d.id = ver.dataset_id
-             JOIN comparisons c ON c.id = a.comparison_id ORDER BY a.id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        for v in self.verdict_rows("?1 = 1", 1)? {
             check.verdicts += 1;
-            let Some(stored) = r.get::<_, Option<String>>(12)? else {
-                check.unbound += 1;
-                continue;
-            };
-            let (reviewer, note, source): (String, Option<String>, String) =
-                (r.get(6)?, r.get(9)?, r.get(10)?);
-            let v = NewVerdict {
-                sample_id: r.get(5)?,
-                comparison: 0,
-                reviewer: &reviewer,
-                meaningful: r.get(7)?,
-                on_policy: r.get(8)?,
-                note: note.as_deref(),
-                source: &source,
-                line: r.get::<_, i64>(11)? as u64,
-            };
-            if verdict_binding(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?, &v) != stored {
-                check.broken.push(super::BrokenResult {
-                    kind: "verdict",
-                    id: r.get(0)?,
-                    version: format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?),
-                    reason: "its content does not match its binding (the row was altered)".into(),
-                });
+            match v.verified {
+                None => check.unbound += 1,
+                Some(false) => check
+                    .broken
+                    .push(super::BrokenResult::altered("verdict", v.id, v.version)),
+                Some(true) => {}
             }
         }
         Ok(())

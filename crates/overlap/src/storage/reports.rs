@@ -97,38 +97,6 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Re-derives the binding of every report record (see `verify_results`).
-    pub(super) fn verify_reports(&self, check: &mut super::ResultsCheck) -> Result<()> {
-        let mut stmt = self.conn.prepare(
-            "SELECT r.id, d.name, v.version, v.digest, r.kind, r.format, r.file, r.report_sha256,
-                    coalesce(r.key_fingerprint, 'unsigned'), r.policy_name, r.policy_digest,
-                    r.report_date, r.verdict, r.tool_version, r.binding
-             FROM reports r JOIN dataset_versions v ON v.id = r.version_id
-             JOIN datasets d ON d.id = v.dataset_id ORDER BY r.id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            check.reports += 1;
-            let Some(stored) = row.get::<_, Option<String>>(14)? else {
-                check.unbound += 1;
-                continue;
-            };
-            let fields: Vec<String> = (4..14)
-                .map(|i| row.get::<_, String>(i))
-                .collect::<rusqlite::Result<_>>()?;
-            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-            if report_binding(&row.get::<_, String>(3)?, &fields) != stored {
-                check.broken.push(super::BrokenResult {
-                    kind: "report",
-                    id: row.get(0)?,
-                    version: format!("{}@{}", row.get::<_, String>(1)?, row.get::<_, u32>(2)?),
-                    reason: "its content does not match its binding (the row was altered)".into(),
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// Reports produced for every version of a dataset, oldest first.
     pub fn reports(&self, dataset: &str) -> Result<Vec<ReportRecord>> {
         let mut stmt = self.conn.prepare(

@@ -94,6 +94,18 @@ pub struct BrokenResult {
     pub reason: String,
 }
 
+impl BrokenResult {
+    /// A row whose content no longer matches its binding.
+    pub(super) fn altered(kind: &'static str, id: i64, version: String) -> BrokenResult {
+        BrokenResult {
+            kind,
+            id,
+            version,
+            reason: "its content does not match its binding (the row was altered)".into(),
+        }
+    }
+}
+
 /// What `verify_results` checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct ResultsCheck {
@@ -240,66 +252,59 @@ impl Store {
                 continue;
             };
             let label = format!("{name}@{number}");
-            let mut broken = |reason: &str| {
+            if analysis_binding(&digest, &key, &tool, &head, &text) != stored {
+                check
+                    .broken
+                    .push(BrokenResult::altered("analysis", id, label));
+                continue;
+            }
+            let mut broken = |reason: String| {
                 check.broken.push(BrokenResult {
                     kind: "analysis",
                     id,
                     version: label.clone(),
-                    reason: reason.to_owned(),
+                    reason,
                 })
             };
-            if analysis_binding(&digest, &key, &tool, &head, &text) != stored {
-                broken("its content does not match its binding (the row was altered)");
-                continue;
-            }
             match serde_json::from_str::<VersionAnalysis>(&text) {
                 Ok(a) if a.dataset == name && a.version == number && a.digest == digest => {}
-                Ok(a) => broken(&format!(
+                Ok(a) => broken(format!(
                     "its result is the analysis of {}@{} ({}), not of this version",
                     a.dataset, a.version, a.digest
                 )),
-                Err(e) => broken(&format!("its result is not an analysis: {e}")),
+                Err(e) => broken(format!("its result is not an analysis: {e}")),
             }
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT e.id, d.name, v.version, v.digest, e.policy_name, e.policy_digest, e.exit_code,
-                    e.summary, e.findings, e.tool_version, e.evaluated_on, e.binding
-             FROM evaluations e JOIN dataset_versions v ON v.id = e.version_id
-             JOIN datasets d ON d.id = v.dataset_id ORDER BY e.id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            check.evaluations += 1;
-            let id: i64 = r.get(0)?;
-            let label = format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?);
-            let digest: String = r.get(3)?;
-            let stored: Option<String> = r.get(11)?;
-            let Some(stored) = stored else {
-                check.unbound += 1;
-                continue;
-            };
-            let expected = evaluation_binding(
-                &digest,
-                &r.get::<_, String>(4)?,
-                &r.get::<_, String>(5)?,
-                r.get(6)?,
-                &r.get::<_, String>(7)?,
-                &r.get::<_, String>(8)?,
-                &r.get::<_, String>(9)?,
-                &r.get::<_, String>(10)?,
-            );
-            if expected != stored {
-                check.broken.push(BrokenResult {
-                    kind: "evaluation",
-                    id,
-                    version: label,
-                    reason: "its content does not match its binding (the row was altered)".into(),
-                });
+        // Evaluations and reports are checked by the listings that show them (each row carries
+        // `verified`), so the check and what `gate history` / `report history` print agree.
+        for dataset in self.datasets()? {
+            for e in self.evaluations(&dataset.name)? {
+                check.evaluations += 1;
+                match e.verified {
+                    None => check.unbound += 1,
+                    Some(false) => check.broken.push(BrokenResult::altered(
+                        "evaluation",
+                        e.id,
+                        format!("{}@{}", e.dataset, e.version),
+                    )),
+                    Some(true) => {}
+                }
+            }
+            for r in self.reports(&dataset.name)? {
+                check.reports += 1;
+                match r.verified {
+                    None => check.unbound += 1,
+                    Some(false) => check.broken.push(BrokenResult::altered(
+                        "report",
+                        r.id,
+                        format!("{}@{}", r.dataset, r.version),
+                    )),
+                    Some(true) => {}
+                }
             }
         }
         self.verify_plans(&mut check)?;
         self.verify_verdicts(&mut check)?;
-        self.verify_reports(&mut check)?;
         Ok(check)
     }
 
@@ -329,12 +334,10 @@ impl Store {
                 ),
             );
             if expected != stored {
-                check.broken.push(BrokenResult {
-                    kind: "plan",
-                    id: r.get(0)?,
-                    version: format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?),
-                    reason: "its content does not match its binding (the row was altered)".into(),
-                });
+                let version = format!("{}@{}", r.get::<_, String>(1)?, r.get::<_, u32>(2)?);
+                check
+                    .broken
+                    .push(BrokenResult::altered("plan", r.get(0)?, version));
             }
         }
         Ok(())
