@@ -1,10 +1,11 @@
-//! Pure numerical code: BTL fit, Fisher information, eigen-decomposition, statistics, optimal
+//! Pure numerical code: BTL fit, second moments and Fisher information, eigen-decomposition, statistics, optimal
 //! designs and budget planning. No I/O, no knowledge of datasets or registries; deterministic for
 //! given inputs (and seed). Errors are typed per submodule and carry the offending input.
 
 pub mod btl;
 pub mod design;
 pub mod eigen;
+pub mod moment;
 pub mod plan;
 pub mod scope;
 pub mod stats;

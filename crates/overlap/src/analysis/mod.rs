@@ -26,8 +26,9 @@ use crate::model::dataset::VersionData;
 use crate::model::intervention::Acceptance;
 use crate::model::named::NamedValues;
 use crate::model::{AcceptanceObservation, Arm};
-use crate::numerics::btl::{BtlError, FitOptions, MomentError, SecondMoment, curvature, fit_btl};
+use crate::numerics::btl::{BtlError, FitOptions, curvature, fit_btl};
 use crate::numerics::eigen::{EigenError, SymEigen, sym_eigen};
+use crate::numerics::moment::{MomentError, SecondMoment};
 use crate::numerics::scope::{
     ScopeError, clean_loadings, clean_spectrum, pseudo_inverse_diagonal, scoped_information,
     submatrix,

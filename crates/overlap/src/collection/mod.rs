@@ -45,11 +45,12 @@ pub use lcb::LcbOptions;
 pub use rounding::round_counts;
 
 use crate::model::dataset::BASELINE;
-use crate::numerics::btl::{BtlError, MomentError, SecondMoment, curvature};
+use crate::numerics::btl::{BtlError, curvature};
 use crate::numerics::design::{
     Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, solve_design,
 };
 use crate::numerics::eigen::{EigenError, is_identified, sym_eigen};
+use crate::numerics::moment::{MomentError, SecondMoment};
 
 /// A batch may spend this much more than the budget through floating-point rounding of costs.
 const BUDGET_SLACK: f64 = 1e-9;
