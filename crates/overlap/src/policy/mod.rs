@@ -1,11 +1,12 @@
 //! Overlap-SLO policies: parse (with locations) → validate (every diagnostic) → evaluate (pure;
-//! findings are values) → render (every CI format).
+//! the findings are values, `findings`) → render (every CI format).
 //!
 //! The CLI reads the policy file and the inputs, calls these, prints the output and maps
 //! [`GateVerdict`] to the exit code; nothing in this module prints, exits, reads files or clocks.
 
 pub mod diagnostic;
 pub mod evaluate;
+pub mod findings;
 pub mod metric;
 pub mod parser;
 pub mod render;
@@ -14,9 +15,8 @@ pub mod spec;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use evaluate::{
-    EvaluateError, Evaluation, Finding, FindingKind, GateInput, GateVerdict, Outcome, evaluate,
-};
+pub use evaluate::{EvaluateError, GateInput, evaluate};
+pub use findings::{Evaluation, Finding, FindingKind, GateVerdict, Outcome};
 pub use metric::Metric;
 pub use parser::parse;
 pub use render::{GateFormat, render};

@@ -16,7 +16,7 @@ use super::spec::*;
 
 /// Parses a policy file. `path_for_messages` is the path shown in diagnostics and outputs.
 ///
-/// Returns every shape problem at once. Semantic checks are [`crate::policy::validate`]'s, and
+/// Returns every shape problem at once. Semantic checks are [`crate::policy::validate()`]'s, and
 /// [`crate::policy::lint`] runs both and reports everything together.
 pub fn parse(path_for_messages: &str, text: &str) -> Result<Policy, Vec<Diagnostic>> {
     let (policy, mut diagnostics) = parse_partial(path_for_messages, text);

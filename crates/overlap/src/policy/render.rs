@@ -15,7 +15,7 @@ mod sarif;
 use std::fmt;
 
 use crate::model::number::format_number;
-use crate::policy::evaluate::{Evaluation, Finding, FindingKind, GateVerdict, WaiverRef};
+use crate::policy::findings::{Evaluation, Finding, FindingKind, GateVerdict, WaiverRef};
 
 /// An output format of `overlap gate --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,7 +5,7 @@
 //! into `Spanned` nodes). The tree keeps duplicate keys and every scalar's type as YAML resolved it,
 //! so `spec` can report *all* shape problems (duplicate keys, unknown keys, wrong types) in one
 //! pass instead of stopping at the first one, as a derived `Deserialize` would. Entry point:
-//! [`load`]. It knows nothing about policies; it must not interpret keys.
+//! `load`. It knows nothing about policies; it must not interpret keys.
 
 use std::fmt;
 

@@ -20,10 +20,10 @@ use crate::policy::source::{Loc, Located};
 /// The policy format version this module reads.
 pub const SUPPORTED_VERSION: u32 = 1;
 
-/// A parsed policy. Only [`parse`] builds one; it is always free of shape errors.
+/// A parsed policy. Only [`parse`](crate::policy::parse) builds one; it is always free of shape errors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
-    /// The path given to [`parse`], used in every diagnostic and output location.
+    /// The path given to [`parse`](crate::policy::parse), used in every diagnostic and output location.
     pub file: String,
     /// SHA-256 of the policy file's bytes, lowercase hex.
     pub digest: String,

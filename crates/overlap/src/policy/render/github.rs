@@ -9,7 +9,7 @@ use crate::escape::{github_data, github_property};
 use std::fmt::Write as _;
 
 use super::{counts_line, full_text, title, verdict_word};
-use crate::policy::evaluate::{Evaluation, Outcome};
+use crate::policy::findings::{Evaluation, Outcome};
 
 pub(super) fn render(eval: &Evaluation) -> String {
     let mut out = String::new();

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
 use crate::escape::terminal;
 use crate::model::number::format_number;
-use crate::policy::evaluate::{
+use crate::policy::findings::{
     Evaluation, Finding, FindingKind, Outcome, WaiverState, WaiverStatus,
 };
 

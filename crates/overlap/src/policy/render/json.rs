@@ -1,7 +1,7 @@
 //! `--format json`: the [`Evaluation`] as pretty-printed JSON (shape documented in
 //! `docs/gate-output.md`; field order is declaration order).
 
-use crate::policy::evaluate::Evaluation;
+use crate::policy::findings::Evaluation;
 
 pub(super) fn render(eval: &Evaluation) -> String {
     // The evaluation holds only strings, numbers, options, lists and structs with string keys,

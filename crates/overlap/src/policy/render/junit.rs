@@ -11,7 +11,7 @@ use crate::escape::{xml_attr, xml_text};
 use std::fmt::Write as _;
 
 use super::{counts_line, full_text, title, verdict_word, waiver_text};
-use crate::policy::evaluate::{Evaluation, Finding, FindingKind, Outcome};
+use crate::policy::findings::{Evaluation, Finding, FindingKind, Outcome};
 
 struct Case<'e> {
     name: String,

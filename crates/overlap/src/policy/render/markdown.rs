@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{counts_line, evidence_text, short_digest, verdict_word, waiver_text};
 use crate::model::number::format_number;
-use crate::policy::evaluate::{Evaluation, FindingKind, GateVerdict, Outcome, WaiverState};
+use crate::policy::findings::{Evaluation, FindingKind, GateVerdict, Outcome, WaiverState};
 use crate::policy::spec::Op;
 
 pub(super) fn render(eval: &Evaluation) -> String {

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::{evidence_text, verdict_word};
-use crate::policy::evaluate::{Evaluation, Finding, FindingKind, Outcome, RuleSummary};
+use crate::policy::findings::{Evaluation, Finding, FindingKind, Outcome, RuleSummary};
 use crate::policy::spec::RuleSeverity;
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
