@@ -8,7 +8,7 @@ use common::{
     analysis, bucket, demo_analysis, demo_audits, demo_drift, input, policy, run, summary,
 };
 use overlap::model::analysis::FitMode;
-use overlap::policy::evaluate::WaiverState;
+use overlap::policy::findings::WaiverState;
 use overlap::policy::{EvaluateError, FindingKind, GateVerdict, Metric, Outcome, evaluate};
 
 type Expected = Vec<(&'static str, &'static str, &'static str, &'static str)>;

@@ -25,7 +25,7 @@
 //! Fixed parts come first: `⌈γN⌉` labels on the baseline arm (safe exploration), and pilot labels
 //! for arms with no data (no M̂ to design with; they are named, never dropped) — the design then
 //! places the remaining labels knowing the fixed ones. Counts are rounded by largest remainder and
-//! repaired to stay within the budget ([`rounding`]).
+//! repaired to stay within the budget (`rounding`).
 //!
 //! Pure: no SQL, no files, no printing; deterministic for given inputs and seed.
 

@@ -60,7 +60,7 @@ impl FeatureMap {
             .ok_or_else(|| UnknownFeatureMap(name.to_owned()))
     }
 
-    /// The map's features, in the order [`FeatureMap::features`] returns them.
+    /// The map's features, in the order `FeatureMap::features` returns them.
     #[must_use]
     pub fn feature_names(self) -> &'static [&'static str] {
         match self {

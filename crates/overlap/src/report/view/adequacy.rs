@@ -6,7 +6,7 @@ use crate::analysis::{Analyzed, direction_in_words};
 use crate::model::analysis::BucketAnalysis;
 use crate::numerics::eigen::{is_identified, sym_eigen};
 use crate::numerics::scope::{clean_loadings, scoped_information};
-use crate::policy::evaluate::FindingKind;
+use crate::policy::findings::FindingKind;
 use crate::policy::{Evaluation, Metric, Outcome};
 use crate::report::design::{DesignSection, PlanSection};
 

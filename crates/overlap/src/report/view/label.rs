@@ -90,13 +90,13 @@ fn badges(view: &LabelView) -> Vec<Badge> {
         });
     }
 
-    let count = |s: crate::policy::evaluate::WaiverState| {
+    let count = |s: crate::policy::findings::WaiverState| {
         view.waivers.iter().filter(|w| w.state == s).count()
     };
     let (active, unused, expired) = (
-        count(crate::policy::evaluate::WaiverState::Active),
-        count(crate::policy::evaluate::WaiverState::Unused),
-        count(crate::policy::evaluate::WaiverState::Expired),
+        count(crate::policy::findings::WaiverState::Active),
+        count(crate::policy::findings::WaiverState::Unused),
+        count(crate::policy::findings::WaiverState::Expired),
     );
     out.push(Badge {
         id: "waivers".into(),

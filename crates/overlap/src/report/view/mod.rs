@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::analysis::{AuditSummary, BucketAnalysis, VersionAnalysis};
-use crate::policy::evaluate::{FindingKind, RuleSummary};
+use crate::policy::findings::{FindingKind, RuleSummary};
 use crate::policy::{Evaluation, Finding, Metric, Outcome};
 
 /// A share as a percentage with one decimal, for sentences.

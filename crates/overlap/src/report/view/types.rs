@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::model::Intervention;
 use crate::model::analysis::{ArmShare, AuditSummary, FitMode, Quadrants, VersionAnalysis};
-use crate::policy::evaluate::{Counts, FindingKind, WaiverRef, WaiverStatus};
+use crate::policy::findings::{Counts, FindingKind, WaiverRef, WaiverStatus};
 use crate::policy::{Evaluation, GateVerdict, Outcome};
 use crate::report::design::{DesignSection, PlanSection};
 
