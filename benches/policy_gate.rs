@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use overlap::model::analysis::{
-    AnalysisParams, ArmShare, BucketAnalysis, FeatureInfo, FitMode, InterventionUse, PairCoverage,
-    Quadrants, VersionAnalysis,
+    AnalysisParams, ArmShare, BucketAnalysis, EigenMetrics, FeatureInfo, FitMode, InterventionUse,
+    PairCoverage, Quadrants, VersionAnalysis,
 };
 use overlap::model::named::NamedValues;
 use overlap::policy::{DatasetContext, GateFormat, GateInput, evaluate, lint, parse, render};
@@ -68,12 +68,14 @@ fn bucket(i: usize) -> BucketAnalysis {
         support: NamedValues(FEATURES.iter().map(|f| ((*f).into(), n)).collect()),
         absent_features: Vec::new(),
         scope: FEATURES.iter().map(|f| (*f).into()).collect(),
-        lambda_min: lambda,
-        lambda_max: 1.0,
-        condition_number: Some(1.0 / lambda),
-        unidentified: false,
-        total_information: n as f64 * lambda,
-        worst_se: Some(1.0 / (n as f64 * lambda).sqrt()),
+        metrics: EigenMetrics {
+            lambda_min: lambda,
+            lambda_max: 1.0,
+            condition_number: Some(1.0 / lambda),
+            unidentified: false,
+            total_information: n as f64 * lambda,
+            worst_se: Some(1.0 / (n as f64 * lambda).sqrt()),
+        },
         mean_curvature: 0.7,
         geometry_lambda_min: lambda,
         eigenvalues: vec![lambda, 1.0],

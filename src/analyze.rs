@@ -185,7 +185,7 @@ fn bucket_details(b: &BucketAnalysis, d: usize) -> String {
         "  weakest direction: {}",
         b.weakest_direction_words
     ));
-    if b.unidentified {
+    if b.metrics.unidentified {
         out.push_str("  — ENTANGLED: present but not separable, no information along it");
     }
     out.push('\n');
@@ -223,10 +223,11 @@ fn bucket_details(b: &BucketAnalysis, d: usize) -> String {
         out.push_str(&format!(
             "  scope [{}]: λ_min {}, κ {}, worst_se {}, weakest {}{}\n",
             s.features.join(", "),
-            num(s.lambda_min),
-            s.condition_number
+            num(s.metrics.lambda_min),
+            s.metrics
+                .condition_number
                 .map_or_else(|| "unidentified".into(), num),
-            opt_num(s.worst_se),
+            opt_num(s.metrics.worst_se),
             s.weakest_direction_words,
             if s.absent.is_empty() {
                 String::new()
@@ -326,10 +327,11 @@ pub(crate) fn render_human(a: &VersionAnalysis) -> String {
             vec![
                 b.bucket.clone(),
                 b.n.to_string(),
-                num(b.lambda_min),
-                b.condition_number
+                num(b.metrics.lambda_min),
+                b.metrics
+                    .condition_number
                     .map_or_else(|| "unidentified".into(), num),
-                opt_num(b.worst_se),
+                opt_num(b.metrics.worst_se),
                 num(b.mean_curvature),
                 num(b.geometry_lambda_min),
                 b.label_balance.map_or_else(|| "n/a".into(), num),

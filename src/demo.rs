@@ -179,8 +179,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         println!(
             "   {:<10} λ_min {} → {}   weakest: {} → {}",
             b1.bucket,
-            num(b1.lambda_min),
-            num(b2.lambda_min),
+            num(b1.metrics.lambda_min),
+            num(b2.metrics.lambda_min),
             b1.weakest_direction_words,
             b2.weakest_direction_words
         );

@@ -475,7 +475,7 @@ fn inputs_that_do_not_fit_the_policy_are_errors_not_passes() {
     ));
 
     let mut nan = analysis.clone();
-    nan.buckets[0].lambda_min = f64::NAN;
+    nan.buckets[0].metrics.lambda_min = f64::NAN;
     let plain = policy(
         "version: 1\nname: n\nrules:\n  - { id: o, metric: lambda_min, op: \">=\", threshold: 0.01 }\n",
     );
@@ -605,7 +605,7 @@ fn support_scopes_and_checked_nothing() {
         }
         let mut scoped = b.default_overlap();
         scoped.features = vec!["length".into(), "refusal".into()];
-        scoped.lambda_min = 0.3;
+        scoped.metrics.lambda_min = 0.3;
         scoped.absent = Vec::new();
         b.scoped.push(scoped);
     }

@@ -123,9 +123,9 @@ fn snapshot_human_passing_gate() {
     let p = policy(include_str!("../../policies/release-gate.yaml"));
     let mut analysis = demo_analysis();
     for b in &mut analysis.buckets {
-        b.lambda_min = 0.1;
+        b.metrics.lambda_min = 0.1;
         b.n = 1000;
-        b.worst_se = Some(0.1);
+        b.metrics.worst_se = Some(0.1);
     }
     let eval = evaluate(&p, &input(&analysis, None, &[])).expect("evaluates");
     insta::assert_snapshot!(render(&eval, GateFormat::Human));

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 use overlap::model::analysis::{
-    AnalysisParams, ArmShare, AuditSummary, BucketAnalysis, BucketDrift, DriftReport, FeatureInfo,
-    FitMode, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
+    AnalysisParams, ArmShare, AuditSummary, BucketAnalysis, BucketDrift, DriftReport, EigenMetrics,
+    FeatureInfo, FitMode, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
 };
 use overlap::model::named::NamedValues;
 use overlap::policy::{DatasetContext, Evaluation, GateInput, Policy, evaluate, parse};
@@ -46,12 +46,14 @@ pub(crate) fn bucket(name: &str, n: u64, lambda_min: f64) -> BucketAnalysis {
         support: NamedValues(FEATURES.iter().map(|f| ((*f).to_owned(), n)).collect()),
         absent_features: Vec::new(),
         scope: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
-        lambda_min,
-        lambda_max,
-        condition_number: (!unidentified).then(|| lambda_max / lambda_min),
-        unidentified,
-        total_information: nf * lambda_min,
-        worst_se: (lambda_min > 0.0).then(|| 1.0 / (nf * lambda_min).sqrt()),
+        metrics: EigenMetrics {
+            lambda_min,
+            lambda_max,
+            condition_number: (!unidentified).then(|| lambda_max / lambda_min),
+            unidentified,
+            total_information: nf * lambda_min,
+            worst_se: (lambda_min > 0.0).then(|| 1.0 / (nf * lambda_min).sqrt()),
+        },
         mean_curvature: 0.8,
         geometry_lambda_min: lambda_min * 1.5,
         eigenvalues: vec![lambda_min, 0.2, 0.4, 0.7, lambda_max],

@@ -17,11 +17,11 @@ use thiserror::Error;
 
 pub use words::direction_in_words;
 
-use crate::model::analysis::ScopedOverlap;
 use crate::model::analysis::{
     AnalysisParams, ArmShare, BucketAnalysis, BucketDrift, DriftReport, FeatureInfo, FitMode,
     FitReport, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
 };
+use crate::model::analysis::{EigenMetrics, ScopedOverlap};
 use crate::model::dataset::VersionData;
 use crate::model::intervention::Acceptance;
 use crate::model::named::NamedValues;
@@ -528,12 +528,7 @@ pub fn analyze(
                 .map(|j| features[j].clone())
                 .collect(),
             scope: overlap.features.clone(),
-            lambda_min: overlap.lambda_min,
-            lambda_max: overlap.lambda_max,
-            condition_number: overlap.condition_number,
-            unidentified: overlap.unidentified,
-            total_information: overlap.total_information,
-            worst_se: overlap.worst_se,
+            metrics: overlap.metrics,
             mean_curvature: 4.0 * info_acc.mean_weight().unwrap_or(0.0),
             geometry_lambda_min: overlap.geometry_lambda_min,
             eigenvalues: overlap.eigenvalues,
@@ -671,12 +666,14 @@ fn scoped_overlap(
         return Ok(ScopedOverlap {
             features: names,
             absent,
-            lambda_min: 0.0,
-            lambda_max: 0.0,
-            condition_number: None,
-            unidentified: true,
-            total_information: 0.0,
-            worst_se: None,
+            metrics: EigenMetrics {
+                lambda_min: 0.0,
+                lambda_max: 0.0,
+                condition_number: None,
+                unidentified: true,
+                total_information: 0.0,
+                worst_se: None,
+            },
             geometry_lambda_min: 0.0,
             eigenvalues: Vec::new(),
             weakest_direction: NamedValues::default(),
@@ -685,34 +682,20 @@ fn scoped_overlap(
     }
     let eig = sym_eigen(&scoped_information(information, scope)?)?;
     let geometry = sym_eigen(&scoped_information(geometry, scope)?)?;
-    let metrics = eigen_metrics(&eig, n);
     let weakest = clean_loadings(&eig.min_vector());
     Ok(ScopedOverlap {
         weakest_direction_words: direction_in_words(&names, &weakest),
         weakest_direction: NamedValues(names.iter().cloned().zip(weakest).collect()),
         features: names,
         absent,
-        lambda_min: metrics.lambda_min,
-        lambda_max: metrics.lambda_max,
-        condition_number: metrics.condition_number,
-        unidentified: metrics.unidentified,
-        total_information: metrics.total_information,
-        worst_se: metrics.worst_se,
+        metrics: eigen_metrics(&eig, n),
         geometry_lambda_min: clean_spectrum(&geometry).first().copied().unwrap_or(0.0),
         eigenvalues: clean_spectrum(&eig),
     })
 }
 
-/// Eigenvalue-derived metrics of DESIGN §2 for an information matrix averaged over `n` rows.
-pub struct EigenMetrics {
-    pub lambda_min: f64,
-    pub lambda_max: f64,
-    pub condition_number: Option<f64>,
-    pub unidentified: bool,
-    pub total_information: f64,
-    pub worst_se: Option<f64>,
-}
-
+/// The [`EigenMetrics`] of an information matrix averaged over `n` rows.
+///
 /// λ_min at or below the unidentified floor (1e-12·λ_max) is rounding residue, reported as exactly
 /// 0; so is its total information.
 pub fn eigen_metrics(eig: &SymEigen, n: u64) -> EigenMetrics {
@@ -1023,8 +1006,8 @@ mod tests {
             assert!(close(*x, *y), "w {x} vs {y}");
         }
         for (x, y) in a.analysis.buckets.iter().zip(&b.analysis.buckets) {
-            assert!(close(x.lambda_min, y.lambda_min));
-            assert!(close(x.lambda_max, y.lambda_max));
+            assert!(close(x.metrics.lambda_min, y.metrics.lambda_min));
+            assert!(close(x.metrics.lambda_max, y.metrics.lambda_max));
             assert!(close(x.mean_curvature, y.mean_curvature));
             assert!(close(x.geometry_lambda_min, y.geometry_lambda_min));
             assert_eq!(x.weakest_direction_words, y.weakest_direction_words);
@@ -1048,9 +1031,9 @@ mod tests {
         }
         let a = analyze(&info(3), &d, &RegistryView::default(), &params()).expect("analyze");
         for b in &a.analysis.buckets {
-            assert!(b.unidentified, "{}", b.bucket);
-            assert!(b.condition_number.is_none() && b.worst_se.is_none());
-            assert!(b.lambda_min.is_finite() && b.lambda_min >= 0.0);
+            assert!(b.metrics.unidentified, "{}", b.bucket);
+            assert!(b.metrics.condition_number.is_none() && b.metrics.worst_se.is_none());
+            assert!(b.metrics.lambda_min.is_finite() && b.metrics.lambda_min >= 0.0);
             assert!(
                 b.weakest_direction_words.contains("f0")
                     && b.weakest_direction_words.contains("f2")
@@ -1090,7 +1073,7 @@ mod tests {
         assert_eq!(ba.scope, ["f0", "f2"]);
         assert_eq!(ba.support.get("f1"), Some(&0));
         assert_eq!(*ba.support.get("f0").unwrap(), ba.n);
-        assert!(!ba.unidentified, "present features are separable");
+        assert!(!ba.metrics.unidentified, "present features are separable");
         assert_eq!(ba.eigenvalues.len(), 2);
         assert!(ba.weakest_direction.get("f1").is_none());
         // On the default scope with an absent (zero) nuisance, Î_{S·N} is Î_SS: its λ_min is
@@ -1099,7 +1082,7 @@ mod tests {
         let mean = &info_a.summed / info_a.n as f64;
         let sub = submatrix(&mean, &[0, 2]).unwrap();
         let reference = sym_eigen(&sub).unwrap().lambda_min();
-        assert!((ba.lambda_min - reference).abs() < 1e-12 * reference.max(1.0));
+        assert!((ba.metrics.lambda_min - reference).abs() < 1e-12 * reference.max(1.0));
         assert!(bb.absent_features.is_empty() && bb.scope.len() == 3);
         // The pooled fit's standard errors are all finite: f1 varies in bucket b.
         let fit = a.analysis.fit.as_ref().unwrap();
@@ -1135,12 +1118,12 @@ mod tests {
             let inverse = mean.clone().try_inverse().unwrap();
             let reference = submatrix(&inverse, &[0, 2]).unwrap().try_inverse().unwrap();
             let lambda = sym_eigen(&reference).unwrap().lambda_min();
-            assert!((scoped.lambda_min - lambda).abs() < 1e-9 * lambda);
+            assert!((scoped.metrics.lambda_min - lambda).abs() < 1e-9 * lambda);
             // A scope never has more information than its weights have alone.
             let alone = sym_eigen(&submatrix(&mean, &[0, 2]).unwrap())
                 .unwrap()
                 .lambda_min();
-            assert!(scoped.lambda_min <= alone + 1e-12);
+            assert!(scoped.metrics.lambda_min <= alone + 1e-12);
         }
         let mut bad = params();
         bad.scopes = vec![vec!["nope".into()]];
@@ -1155,9 +1138,9 @@ mod tests {
         }
         let a = analyze_plain(&info(3), &d);
         for b in &a.analysis.buckets {
-            assert!(b.unidentified);
-            assert_eq!(b.lambda_min, 0.0);
-            assert_eq!(b.total_information, 0.0);
+            assert!(b.metrics.unidentified);
+            assert_eq!(b.metrics.lambda_min, 0.0);
+            assert_eq!(b.metrics.total_information, 0.0);
             assert_eq!(b.eigenvalues[0], 0.0);
         }
     }

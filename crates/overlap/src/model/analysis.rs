@@ -110,6 +110,23 @@ pub struct InterventionUse {
     pub effective_cost: Option<f64>,
 }
 
+/// The eigenvalue metrics of DESIGN §2 of one information matrix Î averaged over `n` comparisons:
+/// the one definition every analysis, scope, report and simulation shares (built by
+/// `analysis::eigen_metrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EigenMetrics {
+    /// λ_min(Î); exactly 0 when unidentified.
+    pub lambda_min: f64,
+    pub lambda_max: f64,
+    /// λ_max/λ_min; `None` when unidentified (λ_min ≤ 1e-12·λ_max).
+    pub condition_number: Option<f64>,
+    pub unidentified: bool,
+    /// n·λ_min.
+    pub total_information: f64,
+    /// 1/sqrt(n·λ_min); `None` when λ_min is zero.
+    pub worst_se: Option<f64>,
+}
+
 /// The overlap of one scope of a bucket: every eigen-metric of DESIGN §2 computed on the scoped
 /// information Î_{S·N} (the scope's weights, every other feature a nuisance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,12 +135,8 @@ pub struct ScopedOverlap {
     pub features: Vec<String>,
     /// Features of the scope with support 0 in the bucket: nothing can be said about their weights.
     pub absent: Vec<String>,
-    pub lambda_min: f64,
-    pub lambda_max: f64,
-    pub condition_number: Option<f64>,
-    pub unidentified: bool,
-    pub total_information: f64,
-    pub worst_se: Option<f64>,
+    #[serde(flatten)]
+    pub metrics: EigenMetrics,
     pub geometry_lambda_min: f64,
     pub eigenvalues: Vec<f64>,
     pub weakest_direction: NamedValues,
@@ -144,14 +157,9 @@ pub struct BucketAnalysis {
     pub absent_features: Vec<String>,
     /// The default scope: every feature that is not absent (schema order).
     pub scope: Vec<String>,
-    pub lambda_min: f64,
-    pub lambda_max: f64,
-    /// λ_max/λ_min; `None` when unidentified (λ_min ≤ 1e-12·λ_max).
-    pub condition_number: Option<f64>,
-    pub unidentified: bool,
-    pub total_information: f64,
-    /// 1/sqrt(n·λ_min); `None` when λ_min is zero.
-    pub worst_se: Option<f64>,
+    /// The eigen-metrics of the default scope (serialized inline: `lambda_min`, … `worst_se`).
+    #[serde(flatten)]
+    pub metrics: EigenMetrics,
     pub mean_curvature: f64,
     pub geometry_lambda_min: f64,
     /// Eigenvalues of Î_{S·N} on the default scope, ascending; values at or below the
@@ -189,12 +197,7 @@ impl BucketAnalysis {
         ScopedOverlap {
             features: self.scope.clone(),
             absent: Vec::new(),
-            lambda_min: self.lambda_min,
-            lambda_max: self.lambda_max,
-            condition_number: self.condition_number,
-            unidentified: self.unidentified,
-            total_information: self.total_information,
-            worst_se: self.worst_se,
+            metrics: self.metrics.clone(),
             geometry_lambda_min: self.geometry_lambda_min,
             eigenvalues: self.eigenvalues.clone(),
             weakest_direction: self.weakest_direction.clone(),

@@ -407,7 +407,7 @@ fn measure(
     };
     if metric.shows_weakest_direction() {
         evidence.weakest_direction = Some(overlap.weakest_direction_words.clone());
-        evidence.unidentified = overlap.unidentified;
+        evidence.unidentified = overlap.metrics.unidentified;
     }
     if metric.accepts_scope() {
         evidence.scope = Some(overlap.features.clone());
@@ -425,10 +425,10 @@ fn measure(
             #[allow(clippy::cast_precision_loss)]
             let value = match metric {
                 Metric::N => Value::Known(b.n as f64),
-                Metric::LambdaMin => Value::Known(overlap.lambda_min),
-                Metric::ConditionNumber => unidentified_or(overlap.condition_number),
-                Metric::TotalInformation => Value::Known(overlap.total_information),
-                Metric::WorstSe => unidentified_or(overlap.worst_se),
+                Metric::LambdaMin => Value::Known(overlap.metrics.lambda_min),
+                Metric::ConditionNumber => unidentified_or(overlap.metrics.condition_number),
+                Metric::TotalInformation => Value::Known(overlap.metrics.total_information),
+                Metric::WorstSe => unidentified_or(overlap.metrics.worst_se),
                 Metric::MeanCurvature => Value::Known(b.mean_curvature),
                 Metric::GeometryLambdaMin => Value::Known(overlap.geometry_lambda_min),
                 _ => b.label_balance.map_or_else(

@@ -57,7 +57,7 @@ fn directions(
     let features = features.as_slice();
     let scoped = scoped_information(&mean, &scope).map_err(|e| fail(e.to_string()))?;
     let eig = sym_eigen(&scoped).map_err(|e| fail(e.to_string()))?;
-    let lambda_max = bucket.lambda_max;
+    let lambda_max = bucket.metrics.lambda_max;
     (0..eig.dim())
         .map(|k| {
             let vector = clean_loadings(
@@ -202,7 +202,8 @@ fn adequacy_bucket(
         })
         .collect();
     // Identified but too imprecise for the policy's bound is short of the policy too.
-    let imprecise = worst_se_target.is_some_and(|t| bucket.worst_se.is_none_or(|se| se > t));
+    let imprecise =
+        worst_se_target.is_some_and(|t| bucket.metrics.worst_se.is_none_or(|se| se > t));
     let adequacy = if missing == 0 && uncovered.is_empty() && unmet_claims.is_empty() && !imprecise
     {
         Adequacy::Adequate
@@ -239,7 +240,10 @@ fn adequacy_bucket(
     if imprecise {
         parts.push(format!(
             "worst-direction standard error {} exceeds the policy bound {}",
-            bucket.worst_se.map_or_else(|| "∞".to_owned(), short),
+            bucket
+                .metrics
+                .worst_se
+                .map_or_else(|| "∞".to_owned(), short),
             worst_se_target.map_or_else(String::new, short)
         ));
     }
@@ -285,14 +289,14 @@ fn adequacy_bucket(
                 rule: Some(rule),
             },
             None => ThresholdView {
-                value: bucket.lambda_max * crate::numerics::eigen::UNIDENTIFIED_RATIO,
+                value: bucket.metrics.lambda_max * crate::numerics::eigen::UNIDENTIFIED_RATIO,
                 rule: None,
             },
         }),
         directions,
         identified,
         missing,
-        worst_se: bucket.worst_se,
+        worst_se: bucket.metrics.worst_se,
         worst_se_target,
         scope: bucket.scope.clone(),
         absent_features: bucket.absent_features.clone(),

@@ -24,12 +24,14 @@ fn badges(view: &LabelView) -> Vec<Badge> {
         .iter()
         .filter_map(|b| b.metrics.as_ref().map(|m| (b, m)))
         .min_by(|(ba, ma), (bb, mb)| {
-            let ra = ma.lambda_min / ba.lambda_min_threshold.unwrap_or(1.0);
-            let rb = mb.lambda_min / bb.lambda_min_threshold.unwrap_or(1.0);
+            let ra = ma.metrics.lambda_min / ba.lambda_min_threshold.unwrap_or(1.0);
+            let rb = mb.metrics.lambda_min / bb.lambda_min_threshold.unwrap_or(1.0);
             ra.total_cmp(&rb).then_with(|| ba.bucket.cmp(&bb.bucket))
         });
     if let Some((b, m)) = weakest {
-        let below = b.lambda_min_threshold.is_some_and(|t| m.lambda_min < t);
+        let below = b
+            .lambda_min_threshold
+            .is_some_and(|t| m.metrics.lambda_min < t);
         out.push(Badge {
             id: "overlap".into(),
             label: "weakest overlap".into(),
@@ -37,13 +39,13 @@ fn badges(view: &LabelView) -> Vec<Badge> {
                 Some(t) => format!(
                     "{}: λ_min {} ({} {})",
                     b.bucket,
-                    short(m.lambda_min),
+                    short(m.metrics.lambda_min),
                     if below { "<" } else { "≥" },
                     short(t)
                 ),
-                None => format!("{}: λ_min {}", b.bucket, short(m.lambda_min)),
+                None => format!("{}: λ_min {}", b.bucket, short(m.metrics.lambda_min)),
             },
-            tone: if m.unidentified || below {
+            tone: if m.metrics.unidentified || below {
                 Tone::Bad
             } else {
                 Tone::Good
@@ -186,7 +188,7 @@ fn alerts(view: &LabelView, evaluation: &Evaluation) -> Vec<Alert> {
     }
     for b in &view.buckets {
         if let Some(m) = &b.metrics {
-            if m.unidentified {
+            if m.metrics.unidentified {
                 out.push(Alert {
                     tone: Tone::Bad,
                     bucket: Some(b.bucket.clone()),

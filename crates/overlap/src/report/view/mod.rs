@@ -131,12 +131,7 @@ fn bucket_metrics(b: &BucketAnalysis) -> BucketMetrics {
         });
     BucketMetrics {
         n: b.n,
-        lambda_min: b.lambda_min,
-        lambda_max: b.lambda_max,
-        condition_number: b.condition_number,
-        unidentified: b.unidentified,
-        total_information: b.total_information,
-        worst_se: b.worst_se,
+        metrics: b.metrics.clone(),
         mean_curvature: b.mean_curvature,
         geometry_lambda_min: b.geometry_lambda_min,
         label_balance: b.label_balance,
@@ -325,7 +320,7 @@ fn history(inputs: &ReportInputs<'_>) -> Vec<HistoryPoint> {
             .map(|b| HistoryBucket {
                 bucket: b.bucket.clone(),
                 n: b.n,
-                lambda_min: b.lambda_min,
+                lambda_min: b.metrics.lambda_min,
             })
             .collect(),
     };
@@ -395,7 +390,7 @@ impl Report {
                     json!({
                         "bucket": b.bucket,
                         "n": b.metrics.as_ref().map_or(0, |m| m.n),
-                        "lambda_min": b.metrics.as_ref().map(|m| m.lambda_min),
+                        "lambda_min": b.metrics.as_ref().map(|m| m.metrics.lambda_min),
                         "verdict": b.verdict.map(Outcome::name),
                     })
                 })

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::model::Intervention;
-use crate::model::analysis::{ArmShare, AuditSummary, FitMode, Quadrants, VersionAnalysis};
+use crate::model::analysis::{
+    ArmShare, AuditSummary, EigenMetrics, FitMode, Quadrants, VersionAnalysis,
+};
 use crate::policy::findings::{Counts, FindingKind, WaiverRef, WaiverStatus};
 use crate::policy::{Evaluation, GateVerdict, Outcome};
 use crate::report::design::{DesignSection, PlanSection};
@@ -167,13 +169,9 @@ pub struct CoverageView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BucketMetrics {
     pub n: u64,
-    pub lambda_min: f64,
-    pub lambda_max: f64,
-    /// `None` when unidentified.
-    pub condition_number: Option<f64>,
-    pub unidentified: bool,
-    pub total_information: f64,
-    pub worst_se: Option<f64>,
+    /// The default scope's eigen-metrics (inline in the JSON).
+    #[serde(flatten)]
+    pub metrics: EigenMetrics,
     pub mean_curvature: f64,
     pub geometry_lambda_min: f64,
     /// `None` when the import fixed the orientation (not applicable).
