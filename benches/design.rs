@@ -11,7 +11,7 @@ mod design_files;
 
 use std::time::Instant;
 
-use overlap::numerics::design::{DesignOutcome, SolverOptions, solve_design};
+use overlap::numerics::optimal_design::{DesignOutcome, SolverOptions, solve_design};
 
 /// The binary's allocator, so that the figures are what `overlap design` users get.
 #[global_allocator]

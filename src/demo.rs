@@ -19,7 +19,7 @@ use overlap::demo;
 use overlap::design::DesignRequest;
 use overlap::ingest::{self, ImportOptions, InputFormat, InterventionState};
 use overlap::model::AcceptanceObservation;
-use overlap::numerics::design::Criterion;
+use overlap::numerics::optimal_design::Criterion;
 use overlap::policy::{self, GateVerdict};
 use overlap::storage::{ImportOutcome, NewVersion, Store};
 

@@ -10,7 +10,7 @@ use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
 use overlap::design::{self, BucketDesign, DesignRequest, instance::parse_instance};
 use overlap::model::DatasetRef;
-use overlap::numerics::design::{Criterion, DesignOutcome, SolverOptions, solve_design};
+use overlap::numerics::optimal_design::{Criterion, DesignOutcome, SolverOptions, solve_design};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CriterionArg {

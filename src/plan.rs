@@ -9,7 +9,7 @@ use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
 use overlap::app::PolicyFile;
 use overlap::app::plan::{PlanRequest, make_plan};
-use overlap::design::plan::PlanReport;
+use overlap::design::budget::PlanReport;
 use overlap::model::DatasetRef;
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@
 use crate::support::design_files;
 
 use nalgebra::DMatrix;
-use overlap::numerics::design::{
+use overlap::numerics::optimal_design::{
     Criterion, DesignOutcome, DesignProblem, DesignSolution, SolverOptions, criterion_value,
     solve_design,
 };
@@ -423,7 +423,7 @@ fn singular_information_is_reported() {
         problem.criterion = criterion;
         assert!(matches!(
             solve_design(&problem, &opts),
-            Err(overlap::numerics::design::DesignError::Singular {
+            Err(overlap::numerics::optimal_design::DesignError::Singular {
                 rank: 3,
                 dim: 4,
                 ..

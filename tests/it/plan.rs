@@ -3,7 +3,7 @@
 //! and the budget bound.
 
 use nalgebra::{DMatrix, DVector};
-use overlap::numerics::plan::{
+use overlap::numerics::budget::{
     BudgetPlan, PlanArm, PlanBucket, PlanMode, PlanOptions, plan_budget,
 };
 

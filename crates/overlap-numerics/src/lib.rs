@@ -3,9 +3,9 @@
 //! given inputs (and seed). Errors are typed per submodule and carry the offending input.
 
 pub mod btl;
-pub mod design;
+pub mod budget;
 pub mod eigen;
 pub mod moment;
-pub mod plan;
+pub mod optimal_design;
 pub mod scope;
 pub mod stats;

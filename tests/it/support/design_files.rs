@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use nalgebra::DMatrix;
-use overlap::numerics::design::{Criterion, DesignProblem};
+use overlap::numerics::optimal_design::{Criterion, DesignProblem};
 use serde::Deserialize;
 
 pub(crate) const CONFORMANCE_DIR: &str =

@@ -4,7 +4,7 @@ use super::AppError;
 use crate::analysis::{self, service};
 use crate::design::{self, BucketDesign, DesignRequest};
 use crate::model::analysis::{AnalysisParams, FitMode};
-use crate::numerics::design::{Criterion, SolverOptions};
+use crate::numerics::optimal_design::{Criterion, SolverOptions};
 use crate::storage::{Store, VersionInfo};
 
 /// Designs `request.bucket` of `info` on its default scope; with `robust_over_groups` the design

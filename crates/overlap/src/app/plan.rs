@@ -4,7 +4,7 @@
 use super::policy_file::{PolicyFile, analysis_params};
 use super::{AppError, Stamp};
 use crate::analysis::service;
-use crate::design::plan::{PlanReport, plan};
+use crate::design::budget::{PlanReport, plan};
 use crate::policy::{DatasetContext, Diagnostic};
 use crate::storage::{NewPlan, Store, VersionInfo};
 

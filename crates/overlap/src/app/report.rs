@@ -15,9 +15,9 @@ use super::{AppError, Stamp};
 use crate::analysis::service;
 use crate::model::analysis::{AnalysisParams, VersionAnalysis};
 use crate::policy::{Diagnostic, GateVerdict};
-use crate::report::design::{DesignInputs, design_sections};
 use crate::report::render::{ReportFormat, Templates, render};
 use crate::report::signing::{self, PredicateType, SignedMeta};
+use crate::report::solver_sections::{DesignInputs, design_sections};
 use crate::report::view::{
     AdequacyInputs, Report, ReportInputs, ReportKind, build_adequacy, build_label,
 };

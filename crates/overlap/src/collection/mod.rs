@@ -11,7 +11,7 @@
 //! its n comparisons) and D_r the information one new label of arm r is expected to add, the batch
 //! of N labels maximizes λ_min(S + N Σ_r π_r D_r) over mixtures π. Because Σ π_r = 1 this equals
 //! λ_min(Σ_r π_r (S/N + D_r)), an ordinary E-optimal problem that the one design engine
-//! (`numerics::design::solve_design`) solves, with the acceptance-adjusted costs and, under
+//! (`numerics::optimal_design::solve_design`) solves, with the acceptance-adjusted costs and, under
 //! `--budget`, the average-cost cap. The strategies differ only in D_r:
 //! - `plugin`: D_r = M̂_r, the plug-in per-arm information at ŵ;
 //! - `lcb`: D_r = a lower confidence bound on M_r (see [`lcb`]); an arm whose bound vanishes
@@ -46,11 +46,11 @@ pub use rounding::round_counts;
 
 use crate::model::dataset::BASELINE;
 use crate::numerics::btl::{BtlError, curvature};
-use crate::numerics::design::{
-    Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, solve_design,
-};
 use crate::numerics::eigen::{EigenError, is_identified, sym_eigen};
 use crate::numerics::moment::{MomentError, SecondMoment};
+use crate::numerics::optimal_design::{
+    Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, solve_design,
+};
 
 /// A batch may spend this much more than the budget through floating-point rounding of costs.
 const BUDGET_SLACK: f64 = 1e-9;

@@ -4,7 +4,7 @@
 use nalgebra::DMatrix;
 use serde::Deserialize;
 
-use crate::numerics::design::{Criterion, DesignProblem};
+use crate::numerics::optimal_design::{Criterion, DesignProblem};
 
 /// A parsed instance: arm names and the problems posed on them.
 #[derive(Debug, Clone)]

@@ -1,12 +1,12 @@
 //! Optimal intervention mixtures for a bucket of a dataset version (DESIGN §2 "Optimal design"):
 //! builds the per-arm information M̂ and acceptance-aware costs from an analysis and the registry,
-//! calls the one design engine (`numerics::design`) and explains the answer in arm words.
+//! calls the one design engine (`numerics::optimal_design`) and explains the answer in arm words.
 //!
 //! Entry points: [`design_bucket`], [`instance::parse_instance`]. No SQL and no printing; callers
 //! load the analysis and the registry view.
 
+pub mod budget;
 pub mod instance;
-pub mod plan;
 
 use nalgebra::DMatrix;
 use serde::Serialize;
@@ -16,11 +16,11 @@ use crate::analysis::{Analyzed, BucketInformation, RegistryView, direction_in_wo
 use crate::model::Arm;
 use crate::model::dataset::BASELINE;
 use crate::model::intervention::{Acceptance, EffectiveCost};
-use crate::numerics::design::{
+use crate::numerics::eigen::sym_eigen;
+use crate::numerics::optimal_design::{
     Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, criterion_value,
     solve_design,
 };
-use crate::numerics::eigen::sym_eigen;
 
 /// Labels suggested to estimate an unexplored arm's information before designing with it.
 pub const PILOT_LABELS: u64 = 30;

@@ -31,11 +31,11 @@ pub use summary::{LabelsToTarget, Method, Stat, labels_to_target};
 
 use crate::collection::{CollectionError, LcbOptions, ThompsonOptions};
 use crate::numerics::btl::BtlError;
-use crate::numerics::design::{
-    Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, solve_design,
-};
 use crate::numerics::eigen::{EigenError, is_identified, sym_eigen};
 use crate::numerics::moment::MomentError;
+use crate::numerics::optimal_design::{
+    Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, solve_design,
+};
 
 /// A strategy of the laboratory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

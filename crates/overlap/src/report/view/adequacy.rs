@@ -8,7 +8,7 @@ use crate::numerics::eigen::{is_identified, sym_eigen};
 use crate::numerics::scope::{clean_loadings, scoped_information};
 use crate::policy::findings::FindingKind;
 use crate::policy::{Evaluation, Metric, Outcome};
-use crate::report::design::{DesignSection, PlanSection};
+use crate::report::solver_sections::{DesignSection, PlanSection};
 
 /// What the adequacy report reads besides [`ReportInputs`].
 #[derive(Debug, Clone, Copy)]
@@ -415,7 +415,7 @@ fn answer(buckets: &[AdequacyBucket], evaluation: &Evaluation) -> AnswerView {
 }
 
 /// Builds the design-adequacy report; `design` and `plan` come from
-/// [`crate::report::design::design_sections`].
+/// [`crate::report::solver_sections::design_sections`].
 pub fn build_adequacy(
     inputs: &AdequacyInputs<'_>,
     design: Option<DesignSection>,

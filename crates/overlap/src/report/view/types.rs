@@ -9,7 +9,7 @@ use crate::model::analysis::{
 };
 use crate::policy::findings::{Counts, FindingKind, WaiverRef, WaiverStatus};
 use crate::policy::{Evaluation, GateVerdict, Outcome};
-use crate::report::design::{DesignSection, PlanSection};
+use crate::report::solver_sections::{DesignSection, PlanSection};
 
 /// Version of the report JSON shape. Bumped only on breaking changes; adding fields is not one.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;

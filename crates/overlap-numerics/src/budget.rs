@@ -9,7 +9,7 @@
 //!
 //! Method. Spending N on bucket k at best buys V_k(N) = max over cost shares p of
 //! λ_min(S_k + N Σ_r p_r M̂_{k,r}/c_{k,r}), an E-optimal design problem (solved by
-//! [`super::design`], with S_k held as a fixed arm); V_k is concave and nondecreasing, and its
+//! [`super::optimal_design`], with S_k held as a fixed arm); V_k is concave and nondecreasing, and its
 //! slope comes from the design's dual matrix. The continuous optimum equalizes marginal values
 //! h_k V_k'(N_k)/T_k across the buckets that are not yet at target (bisection on the common
 //! marginal value, with nested bisections on each N_k), or, without a budget, finds each N_k
@@ -23,7 +23,7 @@
 use nalgebra::DMatrix;
 use thiserror::Error;
 
-use super::design::{
+use super::optimal_design::{
     Criterion, DesignError, DesignOutcome, DesignProblem, SolverOptions, solve_with_dual,
 };
 

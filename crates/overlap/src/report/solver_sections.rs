@@ -2,8 +2,8 @@
 //! the budget plan that would close the gaps, as view-model values.
 //!
 //! Entry point: [`design_sections`], the one place that runs the optimal-design and budget-plan
-//! solvers for a report and turns their results into [`DesignSection`] and [`PlanSection`]. Until
-//! the solvers are wired in it returns `(None, None)` and the templates say "not yet available".
+//! solvers for a report and turns their results into [`DesignSection`] and [`PlanSection`] (the
+//! plan is absent when the policy sets no precision target).
 //! The types here are part of the report JSON (docs/reports.md); like the rest of the view-model
 //! they hold numbers, not formatted text, and lists in a fixed order (buckets by name, arms by
 //! name). This module must not read the store, print, or format numbers for people.
@@ -11,9 +11,9 @@
 use serde::Serialize;
 
 use crate::analysis::{Analyzed, RegistryView};
-use crate::design::plan::plan;
+use crate::design::budget::plan;
 use crate::design::{DesignRequest, design_bucket};
-use crate::numerics::design::{Criterion, SolverOptions};
+use crate::numerics::optimal_design::{Criterion, SolverOptions};
 use crate::policy::Policy;
 
 pub use crate::design::arm_in_words;
@@ -125,7 +125,7 @@ pub struct PlanSection {
     /// Buckets no available arm can bring to target: they get no labels.
     pub unreachable: Vec<UnreachablePlan>,
     /// Every policy rule: planned or not, and why.
-    pub rules: Vec<crate::design::plan::RulePlan>,
+    pub rules: Vec<crate::design::budget::RulePlan>,
     /// Why nothing could be planned (then `buckets` is empty), e.g. every target rule is scoped.
     pub not_planned: Option<String>,
 }
@@ -138,7 +138,7 @@ pub struct UnreachablePlan {
     pub reason: String,
 }
 
-fn plan_section(p: &crate::design::plan::PlanReport) -> PlanSection {
+fn plan_section(p: &crate::design::budget::PlanReport) -> PlanSection {
     PlanSection {
         budget: p.budget,
         objective: if p.budget.is_some() {

@@ -1,7 +1,7 @@
 //! The knapsack-with-coverage budget plan across a policy's buckets (DESIGN §2 "Budget plan"):
 //! targets from the policy's deny rules (`worst_se ≤ ε` → T = 1/ε², `total_information ≥ τ` →
 //! T = τ), harm weights from its `buckets:`, per-arm information and acceptance-aware costs from
-//! the analysis and the registry; solved by `numerics::plan`. No SQL, no printing.
+//! the analysis and the registry; solved by `numerics::budget`. No SQL, no printing.
 //!
 //! Each bucket is planned on its default scope (DESIGN §2 "Support, absent features and scope"),
 //! the same information the gate checks: the principal submatrices of S_k and M̂_{k,r} on the
@@ -16,8 +16,8 @@ use super::{BucketDesignError, arm_in_words};
 use crate::analysis::{Analyzed, RegistryView, direction_in_words};
 use crate::model::analysis::BucketAnalysis;
 use crate::model::number::format_number;
+use crate::numerics::budget::{PlanArm, PlanBucket, PlanMode, PlanOptions, plan_budget};
 use crate::numerics::eigen::{UNIDENTIFIED_RATIO, sym_eigen};
-use crate::numerics::plan::{PlanArm, PlanBucket, PlanMode, PlanOptions, plan_budget};
 use crate::numerics::scope::submatrix;
 use crate::policy::spec::{Rule, RuleSeverity};
 use crate::policy::{Metric, Policy};
