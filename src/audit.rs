@@ -1,14 +1,17 @@
 //! `overlap audit …`: draw review samples along a bucket's weakest direction, record reviewers'
 //! verdicts, and show the audit evidence per bucket.
 
+use std::path::Path;
+
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::analyze::parse_pairs;
 use super::output::{Format, num, opt_num, print_json, table};
 use super::{Context, Outcome};
+use overlap::app::{self, AppError, audit::SheetTarget};
 use overlap::audit::{
-    self, AuditError, AuditStatus, Coverage, DEFAULT_MIN_PASS_RATE, DEFAULT_SEED, KindCoverage,
+    AuditError, AuditStatus, Coverage, DEFAULT_MIN_PASS_RATE, DEFAULT_SEED, KindCoverage,
     RecordReport, SampleRequest, SampleSummary, SheetFormat, Strategy,
 };
 use overlap::model::DatasetRef;
@@ -137,42 +140,23 @@ fn sample(ctx: &Context, args: SampleArgs) -> Result<Outcome> {
         ridge: args.ridge,
         info_ridge: args.info_ridge,
     };
-    let mut store = ctx.open()?;
-    let info = store.resolve(&parse_ref(&args.dataset)?)?;
-    let prepared = audit::prepare_sample(&store, &info, &request)?;
-    let features = prepared.features.clone();
-    let mut created: Option<&str> = None;
-    let result = audit::record_sample(&mut store, prepared, &ctx.now(), ctx.actor(), |rows| {
-        match dest {
-            Destination::Stdout(format) => {
-                audit::write_sheet(rows, &features, format, std::io::stdout().lock())
-            }
-            Destination::File(path, format) => {
-                // Never overwrite: the file may be a sheet a reviewer already filled in.
-                let file = std::fs::File::create_new(path).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
-                        std::io::Error::new(
-                            e.kind(),
-                            format!("{path} already exists (it may hold verdicts): choose another --output"),
-                        )
-                    } else {
-                        std::io::Error::new(e.kind(), format!("cannot create {path}: {e}"))
-                    }
-                })?;
-                created = Some(path);
-                audit::write_sheet(rows, &features, format, file)
-            }
-        }
-    });
-    let recorded = match result {
-        Ok(r) => r,
-        Err(e) => {
-            // The sample was not recorded: a sheet naming its audit id must not survive.
-            if let Some(path) = created {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e.into());
-        }
+    let mut session = ctx.session()?;
+    let dataset = parse_ref(&args.dataset)?;
+    let recorded = match dest {
+        Destination::Stdout(format) => app::audit::sample(
+            &mut session,
+            &dataset,
+            &request,
+            SheetTarget::Writer(&mut std::io::stdout().lock()),
+            format,
+        )?,
+        Destination::File(path, format) => app::audit::sample(
+            &mut session,
+            &dataset,
+            &request,
+            SheetTarget::NewFile(Path::new(path)),
+            format,
+        )?,
     };
     let summary = &recorded.summary;
     let (to_stdout, target) = match dest {
@@ -267,16 +251,10 @@ pub(crate) fn render_sample(s: &SampleSummary, target: &str) -> String {
 }
 
 fn record(ctx: &Context, args: RecordArgs) -> Result<Outcome> {
-    let mut store = ctx.open()?;
-    let report = match audit::record_sheet(
-        &mut store,
-        &args.file,
-        args.reviewer.as_deref(),
-        &ctx.now(),
-        ctx.actor(),
-    ) {
+    let mut session = ctx.session()?;
+    let report = match app::audit::record(&mut session, &args.file, args.reviewer.as_deref()) {
         Ok(r) => r,
-        Err(AuditError::Invalid(problems)) => bail!(
+        Err(AppError::Audit(AuditError::Invalid(problems))) => bail!(
             "{problems}\nnothing recorded: {} problem{} found",
             problems.total,
             if problems.total == 1 { "" } else { "s" }
@@ -342,9 +320,11 @@ pub(crate) fn render_record(r: &RecordReport) -> String {
 }
 
 fn status(ctx: &Context, args: StatusArgs) -> Result<Outcome> {
-    let store = ctx.open()?;
-    let info = store.resolve(&parse_ref(&args.dataset)?)?;
-    let s = audit::status(&store, &info, args.min_pass_rate)?;
+    let s = app::audit::status(
+        &ctx.session()?,
+        &parse_ref(&args.dataset)?,
+        args.min_pass_rate,
+    )?;
     match args.format {
         Format::Json => print_json(&s)?,
         Format::Human => print!("{}", render_status(&s)),

@@ -9,12 +9,13 @@ use serde::Serialize;
 
 use super::output::{Format, num, print_json, progress_bar, table};
 use super::{Context, Outcome};
-use overlap::app::dataset::{CountRow, diff, summarize};
+use overlap::app::dataset::{CountRow, ImportRequest, diff, summarize};
+use overlap::app::{self, AppError};
 use overlap::ingest::{
     self, FeatureSelection, ImportError, ImportOptions, InputFormat, ScaleChoice,
 };
 use overlap::model::{DatasetRef, Name};
-use overlap::storage::{ImportOutcome, NewVersion, Store, VersionInfo};
+use overlap::storage::{ImportOutcome, Store, VersionInfo};
 use overlap::textmap::FeatureMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -193,31 +194,20 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 bucket_field,
                 group_field,
             };
-            let mut store = ctx.open()?;
-            let known = overlap::app::intervention_states(&store)?;
-            let reader = ingest::open_input(&file)?;
-            let now = ctx.now();
-            let meta = NewVersion {
+            let mut session = ctx.session()?;
+            let request = ImportRequest {
+                name: &name,
+                file: &file,
+                options: &opts,
                 note: note.as_deref(),
-                source: Some(&file),
-                actor: ctx.actor(),
-                now: &now,
             };
             let bar = progress_bar(&format!("importing {file}"));
-            let report = ingest::import(
-                &mut store,
-                name.as_str(),
-                &file,
-                reader,
-                &opts,
-                &known,
-                &meta,
-                &|rows| bar.set_position(rows),
-            );
+            let report =
+                app::dataset::import(&mut session, &request, &|rows| bar.set_position(rows));
             bar.finish_and_clear();
             let report = match report {
                 Ok(r) => r,
-                Err(ImportError::Invalid(problems)) => {
+                Err(AppError::Import(ImportError::Invalid(problems))) => {
                     bail!(
                         "{problems}\nimport rejected: {} problem{} found; nothing was written",
                         problems.total,

@@ -1,6 +1,5 @@
 //! `overlap demo`: a complete example from the embedded default, with no input files.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -10,18 +9,21 @@ use clap::Args;
 use super::{Context, Outcome};
 use crate::output::num;
 use overlap::analysis::service;
+use overlap::app::audit::SheetTarget;
+use overlap::app::dataset::ImportRequest;
 use overlap::app::gate::{GateRequest, run_gate};
 use overlap::app::plan::{PlanRequest, make_plan};
 use overlap::app::policy_file::{PolicyFile, analysis_params};
 use overlap::app::report::{ReportRequest, write_report};
+use overlap::app::{self, Session};
 use overlap::audit;
 use overlap::demo;
 use overlap::design::DesignRequest;
-use overlap::ingest::{self, ImportOptions, InputFormat, InterventionState};
-use overlap::model::AcceptanceObservation;
+use overlap::ingest::{ImportOptions, InputFormat};
+use overlap::model::{AcceptanceObservation, DatasetRef, Name};
 use overlap::numerics::optimal_design::Criterion;
 use overlap::policy::{self, GateVerdict};
-use overlap::storage::{ImportOutcome, NewVersion, Store};
+use overlap::storage::{ImportOutcome, Store};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -83,32 +85,18 @@ fn write_jsonl(path: &Path, rows: &[serde_json::Value]) -> Result<()> {
     Ok(())
 }
 
-fn import_file(store: &mut Store, ctx: &Context, path: &Path, note: &str) -> Result<String> {
+fn import_file(session: &mut Session, path: &Path, note: &str) -> Result<String> {
     let file = path.display().to_string();
-    let known: HashMap<String, InterventionState> = store
-        .interventions()?
-        .into_iter()
-        .map(|i| (i.name, InterventionState::Active))
-        .collect();
-    let now = ctx.now();
-    let meta = NewVersion {
-        note: Some(note),
-        source: Some(&file),
-        actor: ctx.actor(),
-        now: &now,
-    };
-    let opts = ImportOptions::new(InputFormat::Jsonl);
-    let report = ingest::import(
-        store,
-        "demo",
-        &file,
-        ingest::open_input(&file)?,
-        &opts,
-        &known,
-        &meta,
+    let report = app::dataset::import(
+        session,
+        &ImportRequest {
+            name: &Name::parse("demo")?,
+            file: &file,
+            options: &ImportOptions::new(InputFormat::Jsonl),
+            note: Some(note),
+        },
         &|_| {},
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    )?;
     match report.outcome {
         ImportOutcome::Created(info) => {
             Ok(format!("{}@{} {}", info.dataset, info.version, info.digest))
@@ -119,11 +107,13 @@ fn import_file(store: &mut Store, ctx: &Context, path: &Path, note: &str) -> Res
 
 pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     let db = prepare_dir(&args.dir)?;
-    let (mut store, _) = Store::init(&db)?;
+    let (store, _) = Store::init(&db)?;
+    let mut session = Session::new(store, ctx.stamp.clone());
     let now = ctx.now();
     println!("overlap demo in {}", args.dir.display());
     println!("\n1. Registering five interventions with acceptance observations");
     for i in demo::interventions() {
+        let (store, _) = session.parts();
         store.add_intervention(i.name, &i.spec, ctx.actor(), &now)?;
         for (bucket, attempts, accepted) in &i.acceptance {
             store.record_acceptance(
@@ -153,7 +143,7 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     );
     println!(
         "   {}",
-        import_file(&mut store, ctx, &v1, "passive collection")?
+        import_file(&mut session, &v1, "passive collection")?
     );
     println!(
         "\n3. Active collection: {} more comparisons whose edits cross length and refusal",
@@ -161,7 +151,7 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     );
     println!(
         "   {}",
-        import_file(&mut store, ctx, &v2, "passive + intervention arms")?
+        import_file(&mut session, &v2, "passive + intervention arms")?
     );
     let policy_path = args.dir.join("release-gate.yaml");
     std::fs::write(&policy_path, RELEASE_GATE)
@@ -171,8 +161,9 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     let params = analysis_params(&policy_file.shape()?);
     let mut analyses = Vec::new();
     for v in ["demo@1", "demo@2"] {
+        let (store, _) = session.parts();
         let info = store.resolve(&v.parse()?)?;
-        let (a, _) = service::cached(&mut store, &info, &params, false, &now, ctx.actor())?;
+        let (a, _) = service::cached(store, &info, &params, false, &now, ctx.actor())?;
         analyses.push(a);
     }
     for (b1, b2) in analyses[0].buckets.iter().zip(&analyses[1].buckets) {
@@ -188,12 +179,11 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     println!("\n5. Release gate ({})", policy_path.display());
     let today = ctx.today();
     for v in ["demo@1", "demo@2"] {
-        let info = store.resolve(&v.parse()?)?;
-        let audits = crate::audit_summaries(&store, &info)?;
-        let run = store.atomically(|store| {
+        let info = session.store().resolve(&v.parse()?)?;
+        let run = session.atomically(|store, stamp| {
             run_gate(
                 store,
-                &ctx.stamp,
+                stamp,
                 &info,
                 &GateRequest {
                     policy: &policy_file,
@@ -201,7 +191,6 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
                     fail_on_warn: false,
                     recompute: false,
                 },
-                &audits,
             )
         })?;
         let c = &run.evaluation.counts;
@@ -234,14 +223,20 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     println!(
         "\n6. Audit: 20 self-harm comparisons of demo@2 along the weakest direction, plus length/refusal probes"
     );
-    let info2 = store.resolve(&"demo@2".parse()?)?;
+    let demo2: DatasetRef = "demo@2".parse()?;
     let request = audit::SampleRequest {
         pairs: vec![["length".to_string(), "refusal".to_string()]],
         seed: args.seed,
         ..audit::SampleRequest::new("self-harm", 20)
     };
-    let prepared = audit::prepare_sample(&store, &info2, &request)?;
-    let recorded = audit::record_sample(&mut store, prepared, &now, ctx.actor(), |_| Ok(()))?;
+    // The simulated panel reviews the recorded rows, so the sheet itself is not kept.
+    let recorded = app::audit::sample(
+        &mut session,
+        &demo2,
+        &request,
+        SheetTarget::Writer(&mut std::io::sink()),
+        audit::SheetFormat::Jsonl,
+    )?;
     let verdicts = audit::simulate_verdicts(
         &recorded.rows,
         &audit::SimulatedReview {
@@ -256,14 +251,14 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         },
     )?;
     audit::record_verdicts(
-        &mut store,
+        session.parts().0,
         "simulated-review",
         verdicts,
         None,
         &now,
         ctx.actor(),
     )?;
-    let status = audit::status(&store, &info2, audit::DEFAULT_MIN_PASS_RATE)?;
+    let status = app::audit::status(&session, &demo2, audit::DEFAULT_MIN_PASS_RATE)?;
     for b in status.buckets.iter().filter(|b| b.overall.audited > 0) {
         println!(
             "   {}: sample {}, {} audited, pass rate {} (Wilson 95% [{}, {}]), illusory overlap: {}",
@@ -281,10 +276,11 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         );
     }
     println!("\n7. What would close the gap: the E-optimal mixture and a budget plan");
-    let info1 = store.resolve(&"demo@1".parse()?)?;
+    let info1 = session.store().resolve(&"demo@1".parse()?)?;
+    let info2 = session.store().resolve(&demo2)?;
     for (info, budget) in [(&info1, None), (&info2, Some(1.03))] {
-        let d = overlap::app::design::bucket_design(
-            &store,
+        let d = app::design::bucket_design(
+            session.store(),
             info,
             DesignRequest {
                 bucket: "self-harm".into(),
@@ -319,9 +315,10 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     std::fs::write(&targets_path, PRECISION_TARGETS)
         .with_context(|| format!("cannot write {}", targets_path.display()))?;
     let targets = PolicyFile::from_text(&targets_path, PRECISION_TARGETS);
+    let (store, stamp) = session.parts();
     let plan = make_plan(
-        &mut store,
-        &ctx.stamp,
+        store,
+        stamp,
         &info2,
         &PlanRequest {
             policy: &targets,
@@ -370,9 +367,10 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         ),
     ] {
         let output = args.dir.join(file);
+        let (store, stamp) = session.parts();
         let written = write_report(
-            &mut store,
-            &ctx.stamp,
+            store,
+            stamp,
             &info2,
             &ReportRequest {
                 kind: overlap::report::view::ReportKind::NutritionLabel,

@@ -177,7 +177,6 @@ pub(crate) fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
     let policy_file = PolicyFile::read(&policy_path)?;
     let mut session = ctx.session()?;
     let info = session.store().resolve(&dataset)?;
-    let audits = crate::audit_summaries(session.store(), &info)?;
     let format = args.format.to_format();
     // One transaction: the analysis and the evaluation are recorded only if the output file can
     // be staged too; the file is moved into place after the commit.
@@ -192,7 +191,6 @@ pub(crate) fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
                 fail_on_warn: args.fail_on == FailOn::Warn,
                 recompute: args.recompute,
             },
-            &audits,
         )?;
         let text = policy::render(&run.evaluation, format);
         let staged = args

@@ -213,14 +213,6 @@ fn policy_errors(e: &anyhow::Error) -> Option<&PolicyErrors> {
     )
 }
 
-/// Audit evidence for a version (what the gate and reports read).
-pub fn audit_summaries(
-    store: &Store,
-    info: &overlap::storage::VersionInfo,
-) -> Result<Vec<overlap::model::analysis::AuditSummary>> {
-    Ok(overlap::audit::audit_summaries(store, info)?)
-}
-
 /// Context shared by commands: where the database is, who acts and when the command started.
 pub struct Context {
     pub db: PathBuf,

@@ -1,13 +1,58 @@
-//! What `dataset show` and `dataset diff` report about stored versions: per-bucket and per-arm
-//! counts, and the comparisons one version adds, removes and changes against another.
+//! Dataset use cases: importing a file as a new version, and what `dataset show` and `dataset diff`
+//! report about stored versions (per-bucket and per-arm counts, and the comparisons one version
+//! adds, removes and changes against another).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::AppError;
+use super::{AppError, Session, intervention_states};
+use crate::ingest::{self, ImportOptions, ImportReport};
+use crate::model::Name;
 use crate::model::digest::row_fingerprint;
-use crate::storage::{Store, VersionInfo};
+use crate::storage::{NewVersion, Store, VersionInfo};
+
+/// What to import (the library form of `overlap dataset import`).
+#[derive(Debug)]
+pub struct ImportRequest<'a> {
+    pub name: &'a Name,
+    /// A path, or `-` for standard input; recorded as the version's source.
+    pub file: &'a str,
+    pub options: &'a ImportOptions,
+    pub note: Option<&'a str>,
+}
+
+/// Imports `req.file` as the next version of `req.name` in one transaction (or reports that the
+/// content equals the latest version). Arms are checked against the registry as it stands;
+/// `progress` is called with the rows read so far. Invalid input is
+/// [`ImportError::Invalid`](crate::ingest::ImportError::Invalid) with every problem located, and
+/// nothing is written.
+pub fn import(
+    session: &mut Session,
+    req: &ImportRequest<'_>,
+    progress: &dyn Fn(u64),
+) -> Result<ImportReport, AppError> {
+    let (store, stamp) = session.parts();
+    let known = intervention_states(store)?;
+    let reader = ingest::open_input(req.file)?;
+    let now = stamp.now();
+    let meta = NewVersion {
+        note: req.note,
+        source: Some(req.file),
+        actor: stamp.actor(),
+        now: &now,
+    };
+    Ok(ingest::import(
+        store,
+        req.name.as_str(),
+        req.file,
+        reader,
+        req.options,
+        &known,
+        &meta,
+        progress,
+    )?)
+}
 
 /// Per-version summary printed by `show`.
 #[derive(Debug, Serialize)]

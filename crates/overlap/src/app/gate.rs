@@ -1,5 +1,5 @@
 //! The gate as a use case: analysis (recorded or reused), lint against the dataset, drift, audit
-//! evidence, evaluation (recorded), all from one read of the policy file.
+//! evidence (read from the store), evaluation (recorded), all from one read of the policy file.
 
 use chrono::NaiveDate;
 
@@ -31,6 +31,8 @@ pub struct GateRun {
     pub policy: Policy,
     /// The policy's warnings against this dataset (each once).
     pub warnings: Vec<Diagnostic>,
+    /// The audit evidence the gate read, per bucket.
+    pub audits: Vec<AuditSummary>,
     pub evaluation: Evaluation,
     pub verdict: GateVerdict,
     /// Id of the recorded evaluation.
@@ -44,7 +46,6 @@ pub fn run_gate(
     stamp: &Stamp,
     info: &VersionInfo,
     req: &GateRequest<'_>,
-    audits: &[AuditSummary],
 ) -> Result<GateRun, AppError> {
     // The shape first (for the analysis parameters), then the lint with the dataset once the
     // analysis names its buckets; both from the one text read at the start.
@@ -60,10 +61,11 @@ pub fn run_gate(
     let dataset_ctx = DatasetContext::from_analysis(&analysis);
     let loaded = req.policy.load(Some(&dataset_ctx))?;
     let drift = drift(store, &loaded.policy, info, &params)?;
+    let audits = crate::audit::audit_summaries(store, info)?;
     let input = GateInput {
         analysis: &analysis,
         drift: drift.as_ref(),
-        audits,
+        audits: &audits,
         today: req.today,
         tool_version: crate::TOOL_VERSION,
         fail_on_warn: req.fail_on_warn,
@@ -95,6 +97,7 @@ pub fn run_gate(
         analysis,
         policy: loaded.policy,
         warnings: loaded.warnings,
+        audits,
         evaluation,
         verdict,
         evaluation_id,

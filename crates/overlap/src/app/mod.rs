@@ -8,6 +8,7 @@
 //! ([`staging`]), so an error anywhere leaves neither records nor files. Use cases never print:
 //! what a front end should show (policy warnings, stale files removed) is part of their result.
 
+pub mod audit;
 pub mod dataset;
 pub mod design;
 pub mod gate;

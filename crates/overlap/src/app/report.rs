@@ -162,7 +162,6 @@ fn stage_report(
             path: req.output.to_path_buf(),
         })?
         .to_owned();
-    let audits = crate::audit::audit_summaries(store, info)?;
     let run = run_gate(
         store,
         stamp,
@@ -173,7 +172,6 @@ fn stage_report(
             fail_on_warn: false,
             recompute: req.recompute,
         },
-        &audits,
     )?;
     let policy = &run.policy;
     let params = analysis_params(policy);
@@ -188,7 +186,7 @@ fn stage_report(
         analysis: &run.analysis,
         evaluation: &run.evaluation,
         policy_file: &policy_file,
-        audits: &audits,
+        audits: &run.audits,
         interventions: &interventions,
         registry_head: &registry_head,
         parent: info.parent,
