@@ -14,8 +14,9 @@ use overlap::app::{self, AppError};
 use overlap::ingest::{
     self, FeatureSelection, ImportError, ImportOptions, InputFormat, ScaleChoice,
 };
+use overlap::model::VersionInfo;
 use overlap::model::{DatasetRef, Name};
-use overlap::storage::{ImportOutcome, Store, VersionInfo};
+use overlap::storage::{ImportOutcome, Store};
 use overlap::textmap::FeatureMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,6 +17,7 @@ use thiserror::Error;
 
 pub use words::direction_in_words;
 
+use crate::model::VersionInfo;
 use crate::model::analysis::{
     AnalysisParams, ArmShare, BucketAnalysis, BucketDrift, DriftReport, FeatureInfo, FitMode,
     FitReport, InterventionUse, PairCoverage, Quadrants, VersionAnalysis,
@@ -36,7 +37,6 @@ use crate::numerics::scope::{
 use crate::numerics::stats::{
     StatsError, angle_degrees, ks_distance, relative_frobenius, sign_test_p,
 };
-use crate::storage::VersionInfo;
 
 /// Rows per parallel work unit; partial sums are merged in chunk order so results are
 /// bit-identical from run to run whatever the thread count.

@@ -1,8 +1,9 @@
 //! Loading a version and its registry context from the store, and reusing recorded analyses.
 
 use super::{AnalysisError, Analyzed, RegistryView, analyze};
+use crate::model::VersionInfo;
 use crate::model::analysis::{AnalysisParams, VersionAnalysis};
-use crate::storage::{StorageError, Store, VersionInfo};
+use crate::storage::{StorageError, Store};
 
 /// Errors of the store-facing analysis helpers.
 #[derive(Debug, thiserror::Error)]

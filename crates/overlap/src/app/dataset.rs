@@ -9,8 +9,9 @@ use serde::Serialize;
 use super::{AppError, Session, intervention_states};
 use crate::ingest::{self, ImportOptions, ImportReport};
 use crate::model::Name;
+use crate::model::VersionInfo;
 use crate::model::digest::row_fingerprint;
-use crate::storage::{NewVersion, Store, VersionInfo};
+use crate::storage::{NewVersion, Store};
 
 /// What to import (the library form of `overlap dataset import`).
 #[derive(Debug)]

@@ -3,9 +3,10 @@
 use super::AppError;
 use crate::analysis::{self, service};
 use crate::design::{self, BucketDesign, DesignRequest};
+use crate::model::VersionInfo;
 use crate::model::analysis::{AnalysisParams, FitMode};
 use crate::numerics::optimal_design::{Criterion, SolverOptions};
-use crate::storage::{Store, VersionInfo};
+use crate::storage::Store;
 
 /// Designs `request.bucket` of `info` on its default scope; with `robust_over_groups` the design
 /// maximizes the smallest λ_min over the records' groups.

@@ -7,9 +7,10 @@ use super::policy_file::{PolicyFile, analysis_params};
 use super::{AppError, Stamp};
 use crate::analysis::{self, service};
 use crate::model::DatasetRef;
+use crate::model::VersionInfo;
 use crate::model::analysis::{AnalysisParams, AuditSummary, DriftReport, VersionAnalysis};
 use crate::policy::{self, DatasetContext, Diagnostic, Evaluation, GateInput, GateVerdict, Policy};
-use crate::storage::{NewEvaluation, Store, VersionInfo};
+use crate::storage::{NewEvaluation, Store};
 
 /// What the gate is asked.
 #[derive(Debug, Clone, Copy)]

@@ -301,7 +301,7 @@ fn wanted_arms(store: &Store, requested: &[String]) -> Result<Vec<String>, AppEr
 fn read_pool(
     store: &Store,
     file: &CandidateFile,
-    info: &crate::storage::VersionInfo,
+    info: &crate::model::VersionInfo,
     bucket: &str,
 ) -> Result<(Vec<Candidate>, usize), AppError> {
     let path = file.path.as_str();

@@ -5,8 +5,9 @@ use super::policy_file::{PolicyFile, analysis_params};
 use super::{AppError, Stamp};
 use crate::analysis::service;
 use crate::design::budget::{PlanReport, plan};
+use crate::model::VersionInfo;
 use crate::policy::{DatasetContext, Diagnostic};
-use crate::storage::{NewPlan, Store, VersionInfo};
+use crate::storage::{NewPlan, Store};
 
 /// What to plan.
 #[derive(Debug, Clone, Copy)]

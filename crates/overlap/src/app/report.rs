@@ -13,6 +13,7 @@ use super::policy_file::{PolicyFile, analysis_params};
 use super::staging::{self, Staged};
 use super::{AppError, Stamp};
 use crate::analysis::service;
+use crate::model::VersionInfo;
 use crate::model::analysis::{AnalysisParams, VersionAnalysis};
 use crate::policy::{Diagnostic, GateVerdict};
 use crate::report::render::{ReportFormat, Templates, render};
@@ -21,7 +22,7 @@ use crate::report::solver_sections::{DesignInputs, design_sections};
 use crate::report::view::{
     AdequacyInputs, Report, ReportInputs, ReportKind, build_adequacy, build_label,
 };
-use crate::storage::{NewReport, Store, VersionInfo};
+use crate::storage::{NewReport, Store};
 
 /// What to produce.
 #[derive(Debug, Clone, Copy)]

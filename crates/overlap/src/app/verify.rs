@@ -5,10 +5,11 @@
 
 use serde::Serialize;
 
+use crate::model::VersionInfo;
 use crate::model::dataset::NO_GROUP;
 use crate::model::digest::ContentHasher;
 use crate::model::{Comparison, DatasetRef};
-use crate::storage::{BrokenResult, ChainBreak, StateBreak, StorageError, Store, VersionInfo};
+use crate::storage::{BrokenResult, ChainBreak, StateBreak, StorageError, Store};
 
 /// The outcome of checking one dataset version.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::analysis::{self, direction_in_words};
 use crate::model::Comparison;
+use crate::model::VersionInfo;
 use crate::model::analysis::{AnalysisParams, FitMode, NoSuchBucket};
 use crate::model::named::NamedValues;
-use crate::storage::{EmitFailure, NewAuditItem, NewAuditSample, StorageError, Store, VersionInfo};
+use crate::storage::{EmitFailure, NewAuditItem, NewAuditSample, StorageError, Store};
 
 use super::sampling::{
     self, Coverage, DEFAULT_SEED, KindCoverage, Plan, PlanOptions, SamplingError, Selection,

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::model::VersionInfo;
 use crate::model::analysis::AuditSummary;
 use crate::model::named::NamedValues;
-use crate::storage::{Store, VersionInfo};
+use crate::storage::Store;
 
 use super::sampling::Selection;
 use super::status::{self, BucketAuditStatus, DEFAULT_MIN_PASS_RATE, PASS_RULE};

@@ -30,11 +30,10 @@ pub use candidates::read_candidates;
 pub use problems::{Problem, Problems};
 pub use record::{RawFeatures, RawRecord};
 
+use crate::model::VersionInfo;
 use crate::model::digest::ContentHasher;
 use crate::model::{Comparison, FeatureSchema, FeatureValues, ScaleSource};
-use crate::storage::{
-    Finished, ImportFailure, ImportOutcome, NewVersion, StorageError, Store, VersionInfo,
-};
+use crate::storage::{Finished, ImportFailure, ImportOutcome, NewVersion, StorageError, Store};
 use crate::textmap::FeatureMap;
 
 /// Input formats of `dataset import`.

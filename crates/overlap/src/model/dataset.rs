@@ -143,6 +143,32 @@ impl std::fmt::Display for Arm {
     }
 }
 
+/// A dataset version as stored: its identity (`NAME@V`, content digest, parent), the frozen
+/// feature schema, its size and provenance. `id` is the store's key for the version, meaningful to
+/// the store that returned it only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionInfo {
+    #[serde(skip)]
+    pub id: i64,
+    pub dataset: String,
+    pub version: u32,
+    pub parent: Option<u32>,
+    pub digest: String,
+    pub schema: FeatureSchema,
+    pub n: u64,
+    pub dropped_ties: u64,
+    pub source: Option<String>,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl VersionInfo {
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.dataset, self.version)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,6 @@ pub mod intervention;
 pub mod named;
 pub mod number;
 
-pub use dataset::{Arm, Comparison, FeatureSchema, FeatureValues, ScaleSource, Side};
+pub use dataset::{Arm, Comparison, FeatureSchema, FeatureValues, ScaleSource, Side, VersionInfo};
 pub use ids::{DatasetRef, Name, NameError};
 pub use intervention::{AcceptanceObservation, Intervention, InterventionSpec};

@@ -12,7 +12,8 @@ use std::collections::HashSet;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, StorageError, Store, VersionInfo};
+use super::{Result, StorageError, Store};
+use crate::model::VersionInfo;
 use crate::model::analysis::AnalysisParams;
 use crate::model::named::NamedValues;
 

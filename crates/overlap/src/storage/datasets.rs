@@ -12,34 +12,10 @@ use serde::Serialize;
 
 use super::{Result, StorageError, Store};
 use crate::model::dataset::{NO_GROUP, VersionData};
-use crate::model::{Comparison, DatasetRef, FeatureSchema, FeatureValues};
+use crate::model::{Comparison, DatasetRef, FeatureSchema, FeatureValues, VersionInfo};
 
 /// Rows per columnar chunk: 64 Ki rows of d = 8 is a 4 MiB Δφ blob.
 const CHUNK_ROWS: usize = 1 << 16;
-
-/// A stored dataset version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VersionInfo {
-    #[serde(skip)]
-    pub id: i64,
-    pub dataset: String,
-    pub version: u32,
-    pub parent: Option<u32>,
-    pub digest: String,
-    pub schema: FeatureSchema,
-    pub n: u64,
-    pub dropped_ties: u64,
-    pub source: Option<String>,
-    pub note: Option<String>,
-    pub created_at: String,
-    pub created_by: String,
-}
-
-impl VersionInfo {
-    pub fn label(&self) -> String {
-        format!("{}@{}", self.dataset, self.version)
-    }
-}
 
 /// One dataset with its latest version.
 #[derive(Debug, Clone, PartialEq, Serialize)]

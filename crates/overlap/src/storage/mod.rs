@@ -25,8 +25,7 @@ pub use audits::{
     VerdictRecord,
 };
 pub use datasets::{
-    DatasetSummary, Finished, ImportFailure, ImportOutcome, NewVersion, RowSink, VersionInfo,
-    VersionShape,
+    DatasetSummary, Finished, ImportFailure, ImportOutcome, NewVersion, RowSink, VersionShape,
 };
 pub use registry::{ChainBreak, RegistryEvent, StateBreak};
 pub use reports::{NewReport, ReportRecord};

@@ -5,7 +5,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, Store, VersionInfo};
+use super::{Result, Store};
+use crate::model::VersionInfo;
 
 /// What `record_report` stores.
 #[derive(Debug, Clone)]

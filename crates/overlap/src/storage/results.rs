@@ -9,7 +9,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, StorageError, Store, VersionInfo};
+use super::{Result, StorageError, Store};
+use crate::model::VersionInfo;
 use crate::model::analysis::VersionAnalysis;
 use crate::model::digest::sha256_hex;
 

@@ -4,7 +4,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, StorageError, Store, VersionInfo};
+use super::{Result, StorageError, Store};
+use crate::model::VersionInfo;
 
 /// One arm's line of a work order as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
