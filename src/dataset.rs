@@ -11,6 +11,7 @@ use super::output::{Format, num, print_json, progress_bar, table};
 use super::{Context, Outcome};
 use overlap::app::dataset::{CountRow, ImportRequest, diff, summarize};
 use overlap::app::{self, AppError};
+use overlap::escape;
 use overlap::ingest::{
     self, FeatureSelection, ImportError, ImportOptions, InputFormat, ScaleChoice,
 };
@@ -171,9 +172,25 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 Some(InputArg::Jsonl) => InputFormat::Jsonl,
                 Some(InputArg::Csv) => InputFormat::Csv,
                 Some(InputArg::Pairs) => InputFormat::Pairs,
-                None => ingest::infer_format(&file).ok_or_else(|| {
-                    anyhow!("cannot tell the format of '{file}' from its name: pass --input jsonl|csv|pairs")
-                })?,
+                None => match ingest::detect(&file)? {
+                    // Said when the first record overrules the file name (pairs in a .jsonl or
+                    // .csv); records in the format their name says need no note.
+                    Some(detected) if Some(detected.format) == ingest::infer_format(&file) => {
+                        detected.format
+                    }
+                    Some(detected) => {
+                        eprintln!(
+                            "note: {}: {} (told from {}; --input overrides)",
+                            escape::terminal(&file),
+                            detected.layout,
+                            detected.evidence
+                        );
+                        detected.format
+                    }
+                    None => ingest::infer_format(&file).ok_or_else(|| {
+                        anyhow!("cannot tell the format of '{file}' from its name: pass --input jsonl|csv|pairs")
+                    })?,
+                },
             };
             let feature_map = match (&feature_map, format_in) {
                 (None, _) => FeatureMap::default(),
@@ -217,6 +234,9 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 }
                 Err(e) => return Err(e.into()),
             };
+            for w in &report.warnings {
+                eprintln!("warning: {}", escape::terminal(w));
+            }
             let (info, created) = match &report.outcome {
                 ImportOutcome::Created(i) => (i, true),
                 ImportOutcome::Unchanged(i) => (i, false),

@@ -28,6 +28,7 @@ mod files;
 mod gate_cli;
 mod human_output;
 mod import;
+mod layouts;
 mod plan;
 mod policy_diagnostics;
 mod policy_fuzz;

@@ -191,14 +191,14 @@ fn pair_shapes_and_validation() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.jsonl:1: rejected"), "{err}");
     assert!(err.contains("bad.jsonl:2: label"), "{err}");
-    // A pair file imported without --input pairs gets a hint.
+    // A pair file imported without --input pairs is told from its first record, and says so.
     let out = overlap(dir.path())
         .args(["dataset", "import", "hint"])
         .arg(&good)
         .output()
         .expect("import");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--input pairs"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("text pairs: TRL standard"));
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

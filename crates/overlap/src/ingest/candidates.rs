@@ -43,9 +43,15 @@ pub fn read_candidates(
             csv_input::read(with_label_column(file_label, input)?, &mut v, &mut emit)?
         }
         InputFormat::Pairs => {
-            let options = crate::textmap::PairOptions {
-                bucket_field: Some("bucket".into()),
-                group_field: Some("group".into()),
+            let fields = pairs::PairFields {
+                options: crate::textmap::PairOptions::default(),
+                bucket_named: false,
+                group_named: false,
+            };
+            let syntax = if super::infer_format(file_label) == Some(InputFormat::Csv) {
+                pairs::PairSyntax::Csv
+            } else {
+                pairs::PairSyntax::Jsonl
             };
             // Candidates are featurized by the version's own map; a version whose features do not
             // come from a built-in map gets the default, and `check_schema_match` says why not.
@@ -54,7 +60,7 @@ pub fn read_candidates(
                 .as_deref()
                 .and_then(|name| FeatureMap::from_name(name).ok())
                 .unwrap_or_default();
-            pairs::read(input, &options, map, &mut v, &mut emit)?
+            pairs::read(input, syntax, &fields, map, &mut v, &mut emit)?
         }
     }
     check_schema_match(&mut v, schema);

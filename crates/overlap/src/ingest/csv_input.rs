@@ -11,6 +11,8 @@ use std::io::{BufRead, Read};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use serde_json::{Map, Value};
+
 use super::record::{RawFeatures, RawLabel, RawRecord};
 use super::{ImportError, Validator};
 
@@ -173,10 +175,14 @@ fn values(
     ok.then_some(out)
 }
 
-pub(crate) fn read<'a>(
+/// Reads a CSV file with a header: `header` sees the header once (and returns the state rows
+/// need, or `None` after reporting why the file cannot be read), `row` every record with its
+/// 1-based line. Syntax problems are problems of their line; reading goes on after them.
+fn each_record<'a, H>(
     input: Box<dyn BufRead + Send>,
     v: &mut Validator<'a>,
-    emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
+    header: impl FnOnce(&mut Validator<'a>, &csv::StringRecord) -> Option<H>,
+    mut row: impl FnMut(&mut Validator<'a>, &H, u64, &csv::StringRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let newlines = Rc::new(RefCell::new(VecDeque::new()));
     let mut lines = LineNumbers {
@@ -193,37 +199,20 @@ pub(crate) fn read<'a>(
             line_start: 0,
             lines: 0,
         });
-    let header = match reader.headers() {
+    let columns = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
             v.problem(1, None, format!("cannot read the CSV header: {e}"));
             return Ok(());
         }
     };
-    if header.is_empty() || (header.len() == 1 && header.get(0) == Some("")) {
+    if columns.is_empty() || (columns.len() == 1 && columns.get(0) == Some("")) {
         v.problem(0, None, "the input holds no records");
         return Ok(());
     }
-    let Some(l) = layout(v, &header) else {
+    let Some(state) = header(v, &columns) else {
         return Ok(());
     };
-    // Every row shares the header's feature layout; b's columns are read in a's order.
-    let names: Arc<[String]> = if l.delta.is_empty() {
-        l.a.iter()
-            .map(|(n, _)| n.clone())
-            .collect::<Vec<_>>()
-            .into()
-    } else {
-        l.delta
-            .iter()
-            .map(|(n, _)| n.clone())
-            .collect::<Vec<_>>()
-            .into()
-    };
-    let b_cols: Vec<(String, usize)> =
-        l.a.iter()
-            .filter_map(|(n, _)| l.b.iter().find(|(m, _)| m == n).cloned())
-            .collect();
     let mut rec = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut rec) {
@@ -246,50 +235,147 @@ pub(crate) fn read<'a>(
             }
         }
         let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
-        let before = v.problems.total;
-        let features = if l.delta.is_empty() {
-            let a = values(v, line, &rec, &l.a, "a");
-            let b = values(v, line, &rec, &b_cols, "b");
-            match (a, b) {
-                (Some(a), Some(b)) => RawFeatures::Sides {
-                    names: names.clone(),
-                    fields: ["a.features", "b.features"],
-                    a,
-                    b,
-                },
-                _ => RawFeatures::Invalid,
-            }
-        } else {
-            values(v, line, &rec, &l.delta, "delta").map_or(RawFeatures::Invalid, |values| {
-                RawFeatures::Delta {
-                    names: names.clone(),
-                    values,
-                }
-            })
-        };
-        let label = cell(&rec, &l, "label").map_or(RawLabel::Missing, RawLabel::from_text);
-        let owned = |c: Option<&str>| c.map(str::to_string);
-        let raw = RawRecord {
-            id: owned(cell(&rec, &l, "id")),
-            bucket: owned(cell(&rec, &l, "bucket")),
-            group: owned(cell(&rec, &l, "group")),
-            prompt_id: owned(cell(&rec, &l, "prompt_id")),
-            label,
-            labeler: owned(cell(&rec, &l, "labeler")),
-            a_intervention: owned(cell(&rec, &l, "a.intervention")),
-            b_intervention: owned(cell(&rec, &l, "b.intervention")),
-            features: if v.problems.total > before {
-                RawFeatures::Invalid
-            } else {
-                features
-            },
-            prompt: owned(cell(&rec, &l, "prompt")),
-            a_text: owned(cell(&rec, &l, "a.text")),
-            b_text: owned(cell(&rec, &l, "b.text")),
-        };
-        emit(v, line, raw)?;
+        row(v, &state, line, &rec)?;
     }
     Ok(())
+}
+
+/// Reads text pairs from CSV columns: each record becomes the JSON object a JSONL line would be,
+/// one string per non-empty cell (an empty cell is an absent key), except `label`, which is a
+/// number when it reads as one, and `*_features`, whose cells hold JSON objects.
+pub(crate) fn for_each_object<'a>(
+    input: Box<dyn BufRead + Send>,
+    v: &mut Validator<'a>,
+    mut f: impl FnMut(&mut Validator<'a>, u64, Map<String, Value>) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    each_record(
+        input,
+        v,
+        |v, header| {
+            let names: Vec<String> = header.iter().map(str::to_string).collect();
+            let mut seen = HashMap::new();
+            for (i, name) in names.iter().enumerate() {
+                if let Some(first) = seen.insert(name.as_str(), i) {
+                    v.problem(
+                        1,
+                        Some(name),
+                        format!(
+                            "column '{name}' appears twice (columns {} and {})",
+                            first + 1,
+                            i + 1
+                        ),
+                    );
+                }
+            }
+            (seen.len() == names.len()).then_some(names)
+        },
+        |v, names, line, rec| {
+            let mut object = Map::new();
+            for (name, cell) in names.iter().zip(rec.iter()) {
+                if cell.is_empty() {
+                    continue;
+                }
+                let value = if name == "label" {
+                    cell.trim()
+                        .parse::<serde_json::Number>()
+                        .map_or_else(|_| Value::String(cell.to_string()), Value::Number)
+                } else if name.ends_with("_features") {
+                    match super::strict_json::from_str(cell) {
+                        Ok(value) => value,
+                        Err(e) => {
+                            v.problem(
+                                line,
+                                Some(name),
+                                format!("expected a JSON object of feature values: {e}"),
+                            );
+                            return Ok(());
+                        }
+                    }
+                } else {
+                    Value::String(cell.to_string())
+                };
+                object.insert(name.clone(), value);
+            }
+            f(v, line, object)
+        },
+    )
+}
+
+/// Reads CSV comparison records (columns as in the module documentation).
+pub(crate) fn read<'a>(
+    input: Box<dyn BufRead + Send>,
+    v: &mut Validator<'a>,
+    emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    each_record(
+        input,
+        v,
+        |v, header| {
+            let l = layout(v, header)?;
+            // Every row shares the header's feature layout; b's columns are read in a's order.
+            let names: Arc<[String]> = if l.delta.is_empty() {
+                l.a.iter()
+                    .map(|(n, _)| n.clone())
+                    .collect::<Vec<_>>()
+                    .into()
+            } else {
+                l.delta
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .collect::<Vec<_>>()
+                    .into()
+            };
+            let b_cols: Vec<(String, usize)> =
+                l.a.iter()
+                    .filter_map(|(n, _)| l.b.iter().find(|(m, _)| m == n).cloned())
+                    .collect();
+            Some((l, names, b_cols))
+        },
+        |v, (l, names, b_cols), line, rec| {
+            let before = v.problems.total;
+            let features = if l.delta.is_empty() {
+                let a = values(v, line, rec, &l.a, "a");
+                let b = values(v, line, rec, b_cols, "b");
+                match (a, b) {
+                    (Some(a), Some(b)) => RawFeatures::Sides {
+                        names: names.clone(),
+                        fields: ["a.features", "b.features"],
+                        a,
+                        b,
+                    },
+                    _ => RawFeatures::Invalid,
+                }
+            } else {
+                values(v, line, rec, &l.delta, "delta").map_or(RawFeatures::Invalid, |values| {
+                    RawFeatures::Delta {
+                        names: names.clone(),
+                        values,
+                    }
+                })
+            };
+            let label = cell(rec, l, "label").map_or(RawLabel::Missing, RawLabel::from_text);
+            let owned = |c: Option<&str>| c.map(str::to_string);
+            let raw = RawRecord {
+                id: owned(cell(rec, l, "id")),
+                bucket: owned(cell(rec, l, "bucket")),
+                group: owned(cell(rec, l, "group")),
+                prompt_id: owned(cell(rec, l, "prompt_id")),
+                label,
+                labeler: owned(cell(rec, l, "labeler")),
+                a_intervention: owned(cell(rec, l, "a.intervention")),
+                b_intervention: owned(cell(rec, l, "b.intervention")),
+                features: if v.problems.total > before {
+                    RawFeatures::Invalid
+                } else {
+                    features
+                },
+                prompt: owned(cell(rec, l, "prompt")),
+                a_text: owned(cell(rec, l, "a.text")),
+                b_text: owned(cell(rec, l, "b.text")),
+            };
+            emit(v, line, raw)
+        },
+    )
 }
 
 /// Records the byte offset of every `\n` as the CSV reader pulls bytes, so that a record's line

@@ -10,6 +10,7 @@
 
 mod candidates;
 mod csv_input;
+mod detect;
 pub mod export;
 mod jsonl;
 mod pairs;
@@ -27,6 +28,7 @@ use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 pub use candidates::read_candidates;
+pub use detect::{Detected, detect};
 pub use problems::{Problem, Problems};
 pub use record::{RawFeatures, RawRecord};
 
@@ -142,6 +144,8 @@ pub struct ImportReport {
     pub outcome: ImportOutcome,
     pub rows: u64,
     pub dropped_ties: u64,
+    /// What the import ignored and a person should know (each once), for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// Opens a file (or `-` for stdin) for reading, decompressing gzip when the bytes say so.
@@ -189,6 +193,8 @@ type Layout = Option<Arc<[usize]>>;
 pub(crate) struct Validator<'a> {
     pub file: String,
     pub problems: Problems,
+    /// Things worth saying that do not stop the import (each once).
+    pub warnings: Vec<String>,
     interventions: &'a HashMap<String, InterventionState>,
     /// The schema's features once known (from the previous version or the first record).
     features: Option<Vec<String>>,
@@ -220,6 +226,7 @@ impl<'a> Validator<'a> {
         Validator {
             file: file.to_string(),
             problems: Problems::default(),
+            warnings: Vec::new(),
             interventions,
             features: frozen.as_ref().map(|s| s.features.clone()),
             frozen,
@@ -284,6 +291,10 @@ impl<'a> Validator<'a> {
             field: field.map(str::to_string),
             message: message.into(),
         });
+    }
+
+    pub(crate) fn warn(&mut self, message: String) {
+        self.warnings.push(message);
     }
 
     pub(crate) fn set_feature_map(&mut self, map: &str) {
@@ -800,6 +811,7 @@ pub fn import(
 ) -> Result<ImportReport, ImportError> {
     let mut rows = 0u64;
     let mut dropped = 0u64;
+    let mut warnings = Vec::new();
     let outcome = store.import_version(name, meta, |sink, latest: Option<&VersionInfo>| {
         let frozen = latest.map(|l| l.schema.clone());
         // Two stages on two threads: parsing and validation here, SQLite writes on the calling
@@ -841,6 +853,7 @@ pub fn import(
             if let Some(latest) = latest {
                 check_schema_match(&mut v, &latest.schema);
             }
+            warnings = std::mem::take(&mut v.warnings);
             let (finished, n) = v.finish(&opts.scales).map_err(ImportError::Invalid)?;
             rows = n;
             dropped = finished.dropped_ties;
@@ -852,6 +865,7 @@ pub fn import(
             outcome,
             rows,
             dropped_ties: dropped,
+            warnings,
         }),
         Err(ImportFailure::Input(e)) => Err(e),
         Err(ImportFailure::Storage(e)) => Err(ImportError::Storage(e)),
@@ -890,11 +904,23 @@ fn parse_into(
         InputFormat::Jsonl => jsonl::read(input, v, &mut emit)?,
         InputFormat::Csv => csv_input::read(input, v, &mut emit)?,
         InputFormat::Pairs => {
-            let options = crate::textmap::PairOptions {
-                bucket_field: Some(opts.bucket_field.clone().unwrap_or_else(|| "bucket".into())),
-                group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
+            let fields = pairs::PairFields {
+                options: crate::textmap::PairOptions {
+                    bucket_field: Some(
+                        opts.bucket_field.clone().unwrap_or_else(|| "bucket".into()),
+                    ),
+                    group_field: Some(opts.group_field.clone().unwrap_or_else(|| "group".into())),
+                },
+                bucket_named: opts.bucket_field.is_some(),
+                group_named: opts.group_field.is_some(),
             };
-            pairs::read(input, &options, opts.feature_map, v, &mut emit)?
+            // Pairs in CSV columns when the file name says so; JSON Lines otherwise (stdin too).
+            let syntax = if infer_format(&v.file) == Some(InputFormat::Csv) {
+                pairs::PairSyntax::Csv
+            } else {
+                pairs::PairSyntax::Jsonl
+            };
+            pairs::read(input, syntax, &fields, opts.feature_map, v, &mut emit)?
         }
     }
     if !batch.is_empty() && v.problems.is_empty() {

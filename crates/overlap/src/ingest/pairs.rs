@@ -2,27 +2,133 @@
 //! accepts), turned into per-side features by a built-in, versioned feature map, followed by the
 //! line's own per-side features (`chosen_features`/`rejected_features`, `a_features`/`b_features`).
 
+use std::collections::BTreeSet;
 use std::io::BufRead;
 use std::sync::Arc;
 
-use super::jsonl::for_each_object;
+use serde_json::{Map, Value};
+
 use super::record::{RawFeatures, RawLabel, RawRecord};
-use super::{ImportError, Validator};
+use super::{ImportError, Validator, csv_input, jsonl};
 use crate::textmap::{FeatureMap, PairOptions, parse_pair};
+
+/// How the pairs are written: one JSON object per line, or CSV columns named like its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairSyntax {
+    Jsonl,
+    Csv,
+}
+
+/// The keys a text-pair record may carry besides its bucket and group fields.
+const PAIR_KEYS: &[&str] = &[
+    "id",
+    "prompt",
+    "chosen",
+    "rejected",
+    "response_a",
+    "response_b",
+    "label",
+    "chosen_features",
+    "rejected_features",
+    "a_features",
+    "b_features",
+    "a_intervention",
+    "b_intervention",
+];
+
+/// The bucket and group fields, and whether the user named them (a named field that no record
+/// carries is a typo, not a file without buckets).
+#[derive(Debug, Clone)]
+pub(crate) struct PairFields {
+    pub options: PairOptions,
+    pub bucket_named: bool,
+    pub group_named: bool,
+}
+
+/// What the records said about their keys, for the checks made once the file is read.
+#[derive(Default)]
+struct KeyUse {
+    bucket_seen: bool,
+    group_seen: bool,
+    unknown: BTreeSet<String>,
+    first_keys: Option<Vec<String>>,
+}
+
+impl KeyUse {
+    fn observe(&mut self, object: &Map<String, Value>, options: &PairOptions) {
+        let named = |f: &Option<String>| f.as_deref().is_some_and(|f| object.contains_key(f));
+        self.bucket_seen |= named(&options.bucket_field);
+        self.group_seen |= named(&options.group_field);
+        if self.first_keys.is_none() {
+            self.first_keys = Some(object.keys().cloned().collect());
+        }
+        for key in object.keys() {
+            let known = PAIR_KEYS.contains(&key.as_str())
+                || options.bucket_field.as_deref() == Some(key)
+                || options.group_field.as_deref() == Some(key);
+            // Bounded: a file with a new key per line gets a list, not unbounded memory.
+            if !known && self.unknown.len() < 64 {
+                self.unknown.insert(key.clone());
+            }
+        }
+    }
+
+    /// A named field no record has is a problem; unknown keys are one warning.
+    fn report(self, fields: &PairFields, v: &mut Validator<'_>) {
+        let first = self.first_keys.unwrap_or_default().join(", ");
+        for (named, seen, flag, field) in [
+            (
+                fields.bucket_named,
+                self.bucket_seen,
+                "--bucket-field",
+                &fields.options.bucket_field,
+            ),
+            (
+                fields.group_named,
+                self.group_seen,
+                "--group-field",
+                &fields.options.group_field,
+            ),
+        ] {
+            if let (true, false, Some(field)) = (named, seen, field) {
+                v.problem(
+                    0,
+                    Some(flag),
+                    format!(
+                        "no record has the field '{field}' (the first record's fields: {first})"
+                    ),
+                );
+            }
+        }
+        if !self.unknown.is_empty() {
+            let keys: Vec<&str> = self.unknown.iter().map(String::as_str).collect();
+            v.warn(format!(
+                "{}: ignored field{} not read by the text-pair layouts: {} (name a bucket or group field with --bucket-field / --group-field)",
+                v.file,
+                if keys.len() == 1 { "" } else { "s" },
+                keys.join(", ")
+            ));
+        }
+    }
+}
 
 pub(crate) fn read<'a>(
     input: Box<dyn BufRead + Send>,
-    options: &PairOptions,
+    syntax: PairSyntax,
+    fields: &PairFields,
     map: FeatureMap,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
+    let options = &fields.options;
+    let mut keys = KeyUse::default();
     v.set_feature_map(map.name());
     let map_names = map.feature_names();
     // The schema's names for the last user-feature layout seen: the map's features, then the
     // line's own. Shared between lines with the same layout so validation maps it once.
     let mut layout: (Vec<String>, Arc<[String]>) = (Vec::new(), schema_names(map_names, &[]));
-    for_each_object(input, v, |v, line, obj| {
+    let handle = |v: &mut Validator<'a>, line: u64, obj: Map<String, Value>| {
+        keys.observe(&obj, options);
         let pair = match parse_pair(&obj, options) {
             Ok(pair) => pair,
             Err(issues) => {
@@ -89,7 +195,13 @@ pub(crate) fn read<'a>(
             b_text: Some(pair.response_b),
         };
         emit(v, line, raw)
-    })
+    };
+    match syntax {
+        PairSyntax::Jsonl => jsonl::for_each_object(input, v, handle)?,
+        PairSyntax::Csv => csv_input::for_each_object(input, v, handle)?,
+    }
+    keys.report(fields, v);
+    Ok(())
 }
 
 fn schema_names(map_names: &[&str], user_names: &[String]) -> Arc<[String]> {

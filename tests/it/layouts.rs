@@ -1,0 +1,267 @@
+//! Layouts told from the file (no `--input`), text pairs in CSV columns, and the checks on the
+//! pair fields: a named bucket field no record has, keys no layout reads.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const HH: &str = "tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz";
+
+fn overlap(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("overlap").expect("binary");
+    cmd.current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("t.db"))
+        .env("OVERLAP_ACTOR", "tester");
+    cmd
+}
+
+fn store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    overlap(dir.path()).arg("init").assert().success();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// `dataset import NAME FILE ARGS --format json`: (status, stdout JSON or Null, stderr).
+fn import(dir: &Path, name: &str, file: &Path, args: &[&str]) -> (bool, Value, String) {
+    let out = overlap(dir)
+        .args(["dataset", "import", name])
+        .arg(file)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("import");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn show(dir: &Path, dataset: &str) -> Value {
+    let out = overlap(dir)
+        .args(["dataset", "show", dataset, "--format", "json"])
+        .output()
+        .expect("show");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn datasets(dir: &Path) -> usize {
+    let out = overlap(dir)
+        .args(["dataset", "list", "--format", "json"])
+        .output()
+        .expect("list");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    v.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn hh_rlhf_needs_no_input_flag_and_says_which_layout_it_took() {
+    let dir = store();
+    let hh = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
+    let (ok, v, err) = import(dir.path(), "hh", &hh, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(v["rows"], 2312);
+    assert!(
+        err.contains("HH-RLHF dialogues") && err.contains("told from its first record"),
+        "{err}"
+    );
+    // The same digest as with --input pairs: detection changes nothing about the import.
+    let (ok, explicit, err) = import(dir.path(), "hh2", &hh, &["--input", "pairs"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["digest"], explicit["digest"]);
+    assert!(
+        !err.contains("told from"),
+        "an explicit --input is not announced: {err}"
+    );
+}
+
+#[test]
+fn every_jsonl_layout_is_detected() {
+    let dir = store();
+    let cases = [
+        (
+            "records",
+            r#"{"id":"1","label":1,"a":{"features":{"x":1.0}},"b":{"features":{"x":0.0}}}
+{"id":"2","label":0,"a":{"features":{"x":0.5}},"b":{"features":{"x":2.0}}}
+"#,
+            "comparison records",
+        ),
+        (
+            "trl",
+            r#"{"prompt":"Q","chosen":"A long answer.","rejected":"No."}
+{"prompt":"Q2","chosen":"Yes.","rejected":"I cannot help, sorry."}
+"#,
+            "TRL standard, explicit prompt",
+        ),
+        (
+            "conversational",
+            r#"{"chosen":[{"role":"user","content":"Q"},{"role":"assistant","content":"A long answer."}],"rejected":[{"role":"user","content":"Q"},{"role":"assistant","content":"No."}]}
+{"chosen":[{"role":"user","content":"Q2"},{"role":"assistant","content":"Yes."}],"rejected":[{"role":"user","content":"Q2"},{"role":"assistant","content":"Sorry, I can't."}]}
+"#,
+            "TRL conversational, implicit prompt",
+        ),
+        (
+            "ab",
+            r#"{"prompt":"Q","response_a":"A long answer.","response_b":"No.","label":1}
+{"prompt":"Q2","response_a":"Yes.","response_b":"Sorry, I can't.","label":0}
+"#,
+            "response_a and response_b",
+        ),
+    ];
+    for (name, text, layout) in cases {
+        let file = write(dir.path(), &format!("{name}.jsonl"), text);
+        let (ok, v, err) = import(dir.path(), name, &file, &[]);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(v["rows"], 2, "{name}");
+        // Records are what a .jsonl name says, so only a pair layout is announced.
+        assert_eq!(err.contains(layout), name != "records", "{name}: {err}");
+    }
+    // Records keep their explicit features; pairs get the map's.
+    assert_eq!(show(dir.path(), "records")["schema"]["features"][0], "x");
+    assert_eq!(show(dir.path(), "trl")["schema"]["feature_map"], "text-v2");
+    assert_eq!(show(dir.path(), "ab")["label_balance"], 0.5);
+}
+
+#[test]
+fn a_record_that_fits_no_layout_gets_the_importers_problems() {
+    let dir = store();
+    let file = write(dir.path(), "odd.jsonl", "{\"id\":\"1\",\"text\":\"x\"}\n");
+    let (ok, _, err) = import(dir.path(), "odd", &file, &[]);
+    assert!(!ok);
+    assert!(err.contains("odd.jsonl:1"), "{err}");
+    assert!(!err.contains("told from"), "{err}");
+    assert_eq!(datasets(dir.path()), 0);
+}
+
+#[test]
+fn text_pairs_in_csv_columns() {
+    let dir = store();
+    let csv = write(
+        dir.path(),
+        "pairs.csv",
+        "id,prompt,chosen,rejected,topic\n\
+         p1,Q1,\"A long, careful answer\",No,health\n\
+         p2,Q2,Yes,\"I can't help with that, sorry\",\"legal\"\n",
+    );
+    let (ok, v, err) = import(dir.path(), "csvpairs", &csv, &["--bucket-field", "topic"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["rows"], 2);
+    assert!(
+        err.contains("text pairs in CSV columns") && err.contains("its header"),
+        "{err}"
+    );
+    let s = show(dir.path(), "csvpairs");
+    let buckets: Vec<&str> = s["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(buckets, ["health", "legal"]);
+
+    // The same pairs as JSONL give the same digest: CSV is only another way to write them.
+    let jsonl = write(
+        dir.path(),
+        "pairs.jsonl",
+        concat!(
+            r#"{"id":"p1","prompt":"Q1","chosen":"A long, careful answer","rejected":"No","topic":"health"}"#,
+            "\n",
+            r#"{"id":"p2","prompt":"Q2","chosen":"Yes","rejected":"I can't help with that, sorry","topic":"legal"}"#,
+            "\n"
+        ),
+    );
+    let (ok, j, err) = import(
+        dir.path(),
+        "jsonlpairs",
+        &jsonl,
+        &["--bucket-field", "topic"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(j["digest"], v["digest"]);
+
+    // response_a/response_b with a numeric label column, through --input pairs.
+    let ab = write(
+        dir.path(),
+        "ab.csv",
+        "prompt,response_a,response_b,label\nQ,Short,\"A much longer answer\",0\nQ2,Fine,No,1\n",
+    );
+    let (ok, v, err) = import(dir.path(), "abcsv", &ab, &["--input", "pairs"]);
+    assert!(ok, "{err}");
+    assert_eq!(v["rows"], 2);
+    // A bad label is located by line and column.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "prompt,response_a,response_b,label\nQ,A,B,1\nQ2,A,B,maybe\n",
+    );
+    let (ok, _, err) = import(dir.path(), "bad", &bad, &[]);
+    assert!(!ok);
+    assert!(err.contains("bad.csv:3") && err.contains("label"), "{err}");
+    assert_eq!(datasets(dir.path()), 3);
+}
+
+#[test]
+fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
+    let dir = store();
+    let file = write(
+        dir.path(),
+        "pairs.jsonl",
+        concat!(
+            r#"{"prompt":"Q","chosen":"A","rejected":"B","category":"x","source":"web"}"#,
+            "\n",
+            r#"{"prompt":"Q2","chosen":"C","rejected":"D","category":"y","score":3}"#,
+            "\n"
+        ),
+    );
+    let (ok, _, err) = import(dir.path(), "typo", &file, &["--bucket-field", "categroy"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--bucket-field: no record has the field 'categroy'")
+            && err.contains("prompt, chosen, rejected, category, source"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(datasets(dir.path()), 0);
+
+    let (ok, _, err) = import(dir.path(), "grouped", &file, &["--group-field", "nothing"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--group-field: no record has the field 'nothing'"),
+        "{err}"
+    );
+
+    // Without --bucket-field, `category` is not read: one warning names every ignored key once.
+    let (ok, _, err) = import(dir.path(), "pairs", &file, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(
+        err.contains("ignored fields not read by the text-pair layouts: category, score, source"),
+        "{err}"
+    );
+    // Named as the bucket field, `category` is read and no longer ignored.
+    let (ok, _, err) = import(
+        dir.path(),
+        "bucketed",
+        &file,
+        &["--bucket-field", "category"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("ignored fields not read by the text-pair layouts: score, source"),
+        "{err}"
+    );
+}
