@@ -69,6 +69,10 @@ pub enum DatasetCommand {
         /// Text pairs: the field holding the group.
         #[arg(long)]
         group_field: Option<String>,
+        /// Where ids come from: `line` (line-N), `content` (a hash of the record, the same in every
+        /// version) or the name of another field; by default the `id` field.
+        #[arg(long, value_name = "line|content|FIELD")]
+        id_from: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -165,6 +169,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             exclude_features,
             bucket_field,
             group_field,
+            id_from,
             format,
         } => {
             let name = Name::parse(&name).context("invalid dataset name")?;
@@ -211,6 +216,10 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 },
                 bucket_field,
                 group_field,
+                id_from: match id_from.as_deref() {
+                    Some("") => bail!("--id-from takes line, content or a field name"),
+                    other => other.map(ingest::IdSource::parse),
+                },
             };
             let mut session = ctx.session()?;
             let request = ImportRequest {

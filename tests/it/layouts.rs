@@ -265,3 +265,120 @@ fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
         "{err}"
     );
 }
+
+/// The ids of a version, in row order (by `dataset export`).
+fn ids(dir: &Path, dataset: &str) -> Vec<String> {
+    let out = overlap(dir)
+        .args(["dataset", "export", dataset])
+        .output()
+        .expect("export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            v["id"].as_str().expect("id").to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn id_from_line_content_or_a_field() {
+    let dir = store();
+    let r1 = r#"{"label":1,"a":{"features":{"x":1.0}},"b":{"features":{"x":0.0}}}"#;
+    let r2 = r#"{"label":0,"a":{"features":{"x":0.5}},"b":{"features":{"x":2.0}}}"#;
+    let file = write(dir.path(), "noids.jsonl", &format!("{r1}\n{r2}\n"));
+    // Another field is unknown unless --id-from names it.
+    let keyed = write(
+        dir.path(),
+        "keyed.jsonl",
+        &format!(
+            "{}\n{}\n",
+            r1.replacen('{', r#"{"key":"k1","#, 1),
+            r2.replacen('{', r#"{"key":"k2","#, 1)
+        ),
+    );
+    let (ok, _, err) = import(dir.path(), "unknown", &keyed, &[]);
+    assert!(!ok && err.contains("key: unknown field"), "{err}");
+    let (ok, _, err) = import(dir.path(), "noids", &file, &[]);
+    assert!(!ok);
+    assert!(err.contains("--id-from line|content|FIELD"), "{err}");
+    assert_eq!(datasets(dir.path()), 0);
+
+    let (ok, _, err) = import(dir.path(), "bykey", &keyed, &["--id-from", "key"]);
+    assert!(ok, "{err}");
+    assert_eq!(ids(dir.path(), "bykey"), ["k1", "k2"]);
+    let (ok, _, err) = import(dir.path(), "byline", &file, &["--id-from", "line"]);
+    assert!(ok, "{err}");
+    assert_eq!(ids(dir.path(), "byline"), ["line-1", "line-2"]);
+
+    // Content ids follow the record, not its position: reordered, the same records keep theirs.
+    let (ok, _, err) = import(dir.path(), "content", &file, &["--id-from", "content"]);
+    assert!(ok, "{err}");
+    let first = ids(dir.path(), "content");
+    assert!(
+        first
+            .iter()
+            .all(|id| id.starts_with("sha256:") && id.len() == 7 + 24),
+        "{first:?}"
+    );
+    let swapped = write(dir.path(), "swapped.jsonl", &format!("{r2}\n{r1}\n"));
+    let (ok, _, err) = import(dir.path(), "content2", &swapped, &["--id-from", "content"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        ids(dir.path(), "content2"),
+        [first[1].clone(), first[0].clone()]
+    );
+
+    // An identical record twice is a duplicate, named as such.
+    let twice = write(dir.path(), "twice.jsonl", &format!("{r1}\n{r2}\n{r1}\n"));
+    let (ok, _, err) = import(dir.path(), "twice", &twice, &["--id-from", "content"]);
+    assert!(!ok);
+    assert!(
+        err.contains("twice.jsonl:3") && err.contains("the same content as line 1"),
+        "{err}"
+    );
+
+    // A field no record has is located on every line; CSV takes a column.
+    let (ok, _, err) = import(dir.path(), "nokey", &file, &["--id-from", "nokey"]);
+    assert!(!ok);
+    assert!(err.contains("noids.jsonl:1: nokey"), "{err}");
+    let csv = write(
+        dir.path(),
+        "rows.csv",
+        "uid,label,delta.x\nu1,1,0.5\nu2,0,-1.0\n",
+    );
+    let (ok, _, err) = import(dir.path(), "csvuid", &csv, &["--id-from", "uid"]);
+    assert!(ok, "{err}");
+    assert_eq!(ids(dir.path(), "csvuid"), ["u1", "u2"]);
+    let plain = write(dir.path(), "plain.csv", "label,delta.x\n1,0.5\n0,-1.0\n");
+    let (ok, _, err) = import(dir.path(), "csvline", &plain, &["--id-from", "line"]);
+    assert!(ok, "{err}");
+    assert_eq!(ids(dir.path(), "csvline"), ["line-2", "line-3"]);
+    let (ok, _, err) = import(dir.path(), "csvmissing", &csv, &["--id-from", "nothere"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--id-from: no column 'nothere' holds the ids"),
+        "{err}"
+    );
+
+    // Text pairs whose ids repeat (a list layout expanded by hand) import with --id-from content.
+    let pairs = write(
+        dir.path(),
+        "repeat.jsonl",
+        concat!(
+            r#"{"id":"7","prompt":"Q","chosen":"A long answer.","rejected":"No."}"#,
+            "\n",
+            r#"{"id":"7","prompt":"Q","chosen":"A long answer.","rejected":"Sorry, I can't."}"#,
+            "\n"
+        ),
+    );
+    let (ok, _, err) = import(dir.path(), "repeat", &pairs, &[]);
+    assert!(!ok && err.contains("duplicate id '7'"), "{err}");
+    let (ok, _, err) = import(dir.path(), "repeat", &pairs, &["--id-from", "content"]);
+    assert!(ok, "{err}");
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::record::{RawFeatures, RawLabel, RawRecord};
-use super::{ImportError, Validator};
+use super::{IdSource, ImportError, Validator};
 
 const FIXED: &[&str] = &[
     "id",
@@ -32,6 +32,8 @@ const FIXED: &[&str] = &[
 
 struct Layout {
     fixed: HashMap<&'static str, usize>,
+    /// The column `--id-from FIELD` names, when it is not one of the fixed ones.
+    id_column: Option<usize>,
     a: Vec<(String, usize)>,
     b: Vec<(String, usize)>,
     delta: Vec<(String, usize)>,
@@ -40,6 +42,7 @@ struct Layout {
 fn layout(v: &mut Validator<'_>, header: &csv::StringRecord) -> Option<Layout> {
     let mut l = Layout {
         fixed: HashMap::new(),
+        id_column: None,
         a: Vec::new(),
         b: Vec::new(),
         delta: Vec::new(),
@@ -60,7 +63,9 @@ fn layout(v: &mut Validator<'_>, header: &csv::StringRecord) -> Option<Layout> {
                 continue;
             }
         }
-        if let Some(fixed) = FIXED.iter().find(|f| **f == col) {
+        if v.id_field() != "id" && col == v.id_field() && !FIXED.contains(&col) {
+            l.id_column = Some(i);
+        } else if let Some(fixed) = FIXED.iter().find(|f| **f == col) {
             if l.fixed.insert(fixed, i).is_some() {
                 v.problem(1, Some(col), "column appears twice");
             }
@@ -78,10 +83,27 @@ fn layout(v: &mut Validator<'_>, header: &csv::StringRecord) -> Option<Layout> {
             );
         }
     }
-    for required in ["id", "label"] {
-        if !l.fixed.contains_key(required) {
-            v.problem(1, Some(required), "missing required column");
+    if !l.fixed.contains_key("label") {
+        v.problem(1, Some("label"), "missing required column");
+    }
+    match &v.id_from {
+        None if !l.fixed.contains_key("id") => v.problem(
+            1,
+            Some("id"),
+            "missing required column (or pass --id-from line|content|COLUMN)",
+        ),
+        Some(IdSource::Field(f))
+            if l.id_column.is_none()
+                && !FIXED.iter().any(|c| c == f && l.fixed.contains_key(c)) =>
+        {
+            let f = f.clone();
+            v.problem(
+                1,
+                Some("--id-from"),
+                format!("no column '{f}' holds the ids"),
+            );
         }
+        _ => {}
     }
     let names = |cols: &[(String, usize)]| cols.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     match (l.a.is_empty() && l.b.is_empty(), l.delta.is_empty()) {
@@ -356,7 +378,13 @@ pub(crate) fn read<'a>(
             let label = cell(rec, l, "label").map_or(RawLabel::Missing, RawLabel::from_text);
             let owned = |c: Option<&str>| c.map(str::to_string);
             let raw = RawRecord {
-                id: owned(cell(rec, l, "id")),
+                id: owned(match (l.id_column, v.id_field()) {
+                    (Some(i), _) => rec.get(i).filter(|s| !s.is_empty()),
+                    (None, field) => {
+                        let field = FIXED.iter().find(|c| **c == field).copied().unwrap_or("id");
+                        cell(rec, l, field)
+                    }
+                }),
                 bucket: owned(cell(rec, l, "bucket")),
                 group: owned(cell(rec, l, "group")),
                 prompt_id: owned(cell(rec, l, "prompt_id")),

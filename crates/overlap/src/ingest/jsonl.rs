@@ -315,8 +315,9 @@ fn side(v: &mut Validator<'_>, line: u64, name: &str, value: &Value) -> Option<P
 
 fn parse_record(v: &mut Validator<'_>, line: u64, obj: &Map<String, Value>) -> Option<RawRecord> {
     let before = v.problems.total;
+    let id_field = v.id_field().to_string();
     for key in obj.keys() {
-        if !TOP_FIELDS.contains(&key.as_str()) {
+        if !TOP_FIELDS.contains(&key.as_str()) && *key != id_field {
             let hint = if ["chosen", "rejected", "response_a", "response_b"].contains(&key.as_str())
             {
                 "; this looks like a text-pair file: pass --input pairs"
@@ -333,13 +334,13 @@ fn parse_record(v: &mut Validator<'_>, line: u64, obj: &Map<String, Value>) -> O
             );
         }
     }
-    let id = match obj.get("id") {
+    let id = match obj.get(&id_field) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Some(n.to_string()),
         Some(other) => {
             v.problem(
                 line,
-                Some("id"),
+                Some(&id_field),
                 format!("expected a string id, found {}", describe(other)),
             );
             return None;

@@ -33,7 +33,7 @@ pub use problems::{Problem, Problems};
 pub use record::{RawFeatures, RawRecord};
 
 use crate::model::VersionInfo;
-use crate::model::digest::ContentHasher;
+use crate::model::digest::{ContentHasher, hex, row_fingerprint};
 use crate::model::{Comparison, FeatureSchema, FeatureValues, ScaleSource};
 use crate::storage::{Finished, ImportFailure, ImportOutcome, NewVersion, StorageError, Store};
 use crate::textmap::FeatureMap;
@@ -45,6 +45,30 @@ pub enum InputFormat {
     Csv,
     /// Text pairs (`{"prompt","chosen","rejected"}` and friends) through a built-in feature map.
     Pairs,
+}
+
+/// Where a record's id comes from (`--id-from`): its `id` field by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdSource {
+    /// `line-N`, N the record's line: stable for a given file.
+    Line,
+    /// `sha256:` and 24 hex digits of the record's content (everything but the id), so the same
+    /// record gets the same id in every version and every input format; identical records are
+    /// duplicates.
+    Content,
+    /// Another field (a JSONL key, a CSV column) holding a string or integer.
+    Field(String),
+}
+
+impl IdSource {
+    /// `line`, `content`, or any other text as a field name.
+    pub fn parse(s: &str) -> IdSource {
+        match s {
+            "line" => IdSource::Line,
+            "content" => IdSource::Content,
+            field => IdSource::Field(field.to_string()),
+        }
+    }
 }
 
 /// How scales are chosen for the first version.
@@ -68,6 +92,8 @@ pub struct ImportOptions {
     /// Text pairs only: the field carrying the bucket / group.
     pub bucket_field: Option<String>,
     pub group_field: Option<String>,
+    /// Where ids come from (`None`: the `id` field; text pairs without one get `line-N`).
+    pub id_from: Option<IdSource>,
 }
 
 impl ImportOptions {
@@ -83,6 +109,7 @@ impl ImportOptions {
             selection: None,
             bucket_field: None,
             group_field: None,
+            id_from: None,
         }
     }
 }
@@ -214,6 +241,7 @@ pub(crate) struct Validator<'a> {
     selection: Option<FeatureSelection>,
     /// Whether the selection was checked against the input's features (once, at the first layout).
     selection_checked: bool,
+    pub(crate) id_from: Option<IdSource>,
 }
 
 impl<'a> Validator<'a> {
@@ -242,6 +270,35 @@ impl<'a> Validator<'a> {
             feature_map: None,
             selection: None,
             selection_checked: false,
+            id_from: None,
+        }
+    }
+
+    /// The field that holds a record's id: `id`, or the one `--id-from FIELD` names.
+    pub(crate) fn id_field(&self) -> &str {
+        match &self.id_from {
+            Some(IdSource::Field(f)) => f,
+            _ => "id",
+        }
+    }
+
+    /// Takes `id` for the record on `line`; a second use is a problem naming the first line.
+    fn claim_id(&mut self, line: u64, id: &str) -> bool {
+        if let Some(&first) = self.ids.get(id) {
+            let what = if self.id_from == Some(IdSource::Content) {
+                "the same content as"
+            } else {
+                "first seen on"
+            };
+            self.problem(
+                line,
+                Some("id"),
+                format!("duplicate id '{id}' ({what} line {first})"),
+            );
+            false
+        } else {
+            self.ids.insert(id.to_string(), line);
+            true
         }
     }
 
@@ -475,10 +532,23 @@ impl<'a> Validator<'a> {
     /// Validates one parsed record; returns the comparison when it is valid and not a dropped tie.
     pub(crate) fn check(&mut self, line: u64, raw: RawRecord) -> Option<Comparison> {
         let mut ok = true;
-        let id = match raw.id {
-            Some(id) if !id.is_empty() => id,
-            _ => {
-                self.problem(line, Some("id"), "expected a non-empty string id");
+        let id = match (&self.id_from, raw.id) {
+            (Some(IdSource::Line), _) => format!("line-{line}"),
+            // Set from the content once the comparison is built.
+            (Some(IdSource::Content), _) => String::new(),
+            (_, Some(id)) if !id.is_empty() => id,
+            (source, _) => {
+                let field = self.id_field().to_string();
+                let hint = if source.is_none() {
+                    " (or pass --id-from line|content|FIELD)"
+                } else {
+                    ""
+                };
+                self.problem(
+                    line,
+                    Some(&field),
+                    format!("expected a non-empty string id{hint}"),
+                );
                 return None;
             }
         };
@@ -503,16 +573,8 @@ impl<'a> Validator<'a> {
                 ok = false;
             }
         }
-        if let Some(first) = self.ids.get(&id) {
-            let first = *first;
-            self.problem(
-                line,
-                Some("id"),
-                format!("duplicate id '{id}' (first seen on line {first})"),
-            );
-            ok = false;
-        } else {
-            self.ids.insert(id.clone(), line);
+        if self.id_from != Some(IdSource::Content) {
+            ok &= self.claim_id(line, &id);
         }
         let label = match raw.label {
             record::RawLabel::One => Some(1u8),
@@ -607,6 +669,11 @@ impl<'a> Validator<'a> {
             a_text: present(raw.a_text),
             b_text: present(raw.b_text),
         };
+        if self.id_from == Some(IdSource::Content) {
+            let mut c = c;
+            c.id = format!("sha256:{}", hex(&row_fingerprint(&c)[..12]));
+            return self.claim_id(line, &c.id.clone()).then_some(c);
+        }
         Some(c)
     }
 
@@ -822,6 +889,7 @@ pub fn import(
             let parser = scope.spawn(move || {
                 let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
                 v.select_features(opts.selection.clone());
+                v.id_from = opts.id_from.clone();
                 let result = parse_into(&mut v, input, opts, &tx);
                 drop(tx);
                 (v, result)

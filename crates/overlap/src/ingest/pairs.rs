@@ -127,7 +127,15 @@ pub(crate) fn read<'a>(
     // The schema's names for the last user-feature layout seen: the map's features, then the
     // line's own. Shared between lines with the same layout so validation maps it once.
     let mut layout: (Vec<String>, Arc<[String]>) = (Vec::new(), schema_names(map_names, &[]));
-    let handle = |v: &mut Validator<'a>, line: u64, obj: Map<String, Value>| {
+    let handle = |v: &mut Validator<'a>, line: u64, mut obj: Map<String, Value>| {
+        let id_field = (v.id_field() != "id").then(|| v.id_field().to_string());
+        if let Some(field) = &id_field {
+            // `--id-from FIELD`: that field is the id (and a record without it has none).
+            match obj.remove(field) {
+                Some(value) => obj.insert("id".into(), value),
+                None => obj.remove("id"),
+            };
+        }
         keys.observe(&obj, options);
         let pair = match parse_pair(&obj, options) {
             Ok(pair) => pair,
@@ -172,7 +180,12 @@ pub(crate) fn read<'a>(
         let fields = user.keys;
         let raw = RawRecord {
             // Public pair files often carry no id: the line number is stable for a given file.
-            id: Some(pair.id.unwrap_or_else(|| format!("line-{line}"))),
+            // A field named by --id-from must be there; `line`/`content` ids are set by the
+            // validator.
+            id: match id_field {
+                Some(_) => pair.id,
+                None => Some(pair.id.unwrap_or_else(|| format!("line-{line}"))),
+            },
             bucket: pair.bucket,
             group: pair.group,
             prompt_id: None,
