@@ -382,3 +382,98 @@ fn id_from_line_content_or_a_field() {
     let (ok, _, err) = import(dir.path(), "repeat", &pairs, &["--id-from", "content"]);
     assert!(ok, "{err}");
 }
+
+#[test]
+fn together_sharegpt_and_rated_layouts() {
+    let dir = store();
+    let together = write(
+        dir.path(),
+        "together.jsonl",
+        concat!(
+            r#"{"input":{"messages":[{"role":"user","content":"Q"}]},"preferred_output":[{"role":"assistant","content":"A long, careful answer."}],"non_preferred_output":[{"role":"assistant","content":"No."}]}"#,
+            "\n",
+            r#"{"input":{"messages":[{"role":"user","content":"Q2"}]},"preferred_output":[{"role":"assistant","content":"Yes."}],"non_preferred_output":[{"role":"assistant","content":"Sorry, I can't."}]}"#,
+            "\n"
+        ),
+    );
+    let (ok, t, err) = import(dir.path(), "together", &together, &[]);
+    assert!(ok, "{err}");
+    assert!(err.contains("Together AI"), "{err}");
+    // The same pairs in TRL conversational form have the same content, so the same digest.
+    let trl = write(
+        dir.path(),
+        "trl.jsonl",
+        concat!(
+            r#"{"prompt":[{"role":"user","content":"Q"}],"chosen":[{"role":"assistant","content":"A long, careful answer."}],"rejected":[{"role":"assistant","content":"No."}]}"#,
+            "\n",
+            r#"{"prompt":[{"role":"user","content":"Q2"}],"chosen":[{"role":"assistant","content":"Yes."}],"rejected":[{"role":"assistant","content":"Sorry, I can't."}]}"#,
+            "\n"
+        ),
+    );
+    let (ok, c, err) = import(dir.path(), "trl", &trl, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(t["digest"], c["digest"]);
+
+    let sharegpt = write(
+        dir.path(),
+        "sharegpt.jsonl",
+        concat!(
+            r#"{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"A long, careful answer."},"rejected":{"from":"gpt","value":"No."}}"#,
+            "\n",
+            r#"{"conversations":[{"from":"human","value":"Q2"}],"chosen":{"from":"gpt","value":"Yes."},"rejected":{"from":"gpt","value":"Sorry, I can't."}}"#,
+            "\n"
+        ),
+    );
+    let (ok, g, err) = import(dir.path(), "sharegpt", &sharegpt, &[]);
+    assert!(ok, "{err}");
+    assert!(err.contains("ShareGPT ranking"), "{err}");
+    assert_eq!(g["digest"], c["digest"]);
+    // Problems are named with the line's own keys.
+    let bad = write(
+        dir.path(),
+        "badshare.jsonl",
+        r#"{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":7},"rejected":{"from":"gpt","value":"No."}}"#,
+    );
+    let (ok, _, err) = import(dir.path(), "badshare", &bad, &[]);
+    assert!(!ok);
+    assert!(err.contains("badshare.jsonl:1: chosen.value"), "{err}");
+
+    // Rated pairs: the higher rating is preferred, equal ratings are ties.
+    let rated = write(
+        dir.path(),
+        "rated.jsonl",
+        concat!(
+            r#"{"prompt":"Q","chosen":"A long, careful answer.","rejected":"No.","chosen_rating":5,"rejected_rating":2}"#,
+            "\n",
+            r#"{"prompt":"Q2","chosen":"Yes.","rejected":"Sorry, I can't.","chosen_rating":4,"rejected_rating":4}"#,
+            "\n",
+            r#"{"prompt":"Q3","chosen":"Maybe.","rejected":"Certainly, here it is.","chosen_rating":1,"rejected_rating":3.5}"#,
+            "\n"
+        ),
+    );
+    let (ok, _, err) = import(dir.path(), "rated", &rated, &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("rated.jsonl:2: label") && err.contains("--drop-ties"),
+        "{err}"
+    );
+    let (ok, v, err) = import(dir.path(), "rated", &rated, &["--drop-ties"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("rated (chosen and rejected with their ratings"),
+        "{err}"
+    );
+    assert_eq!(v["rows"], 2);
+    assert_eq!(v["dropped_ties"], 1);
+    assert_eq!(show(dir.path(), "rated")["label_balance"], 0.5);
+    let both = write(
+        dir.path(),
+        "both.jsonl",
+        r#"{"prompt":"Q","chosen":"A","rejected":"B","label":1,"score_chosen":2,"score_rejected":1}"#,
+    );
+    let (ok, _, err) = import(dir.path(), "both", &both, &[]);
+    assert!(
+        !ok && err.contains("give a label or ratings, not both"),
+        "{err}"
+    );
+}

@@ -54,7 +54,7 @@ fn a_pair_end_to_end() {
             "rejected": [{"role": "assistant", "content": "Sure:\n1. First step\n2. Second step"}]}"#,
     )
     .expect("valid pair");
-    assert_eq!(pair.label, 1);
+    assert_eq!(pair.label, Some(1));
     let a = text_v1::features(&pair.prompt, &pair.response_a);
     let b = text_v1::features(&pair.prompt, &pair.response_b);
     let delta: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
@@ -141,7 +141,7 @@ fn hh_rlhf_harmless_test() {
             }
         };
         pairs += 1;
-        assert_eq!(pair.label, 1);
+        assert_eq!(pair.label, Some(1));
         assert!(pair.prompt.starts_with("Human:"), "line {}", number + 1);
         let a = text_v1::features(&pair.prompt, &pair.response_a);
         let b = text_v1::features(&pair.prompt, &pair.response_b);

@@ -93,6 +93,22 @@ fn classify_object(object: &Map<String, Value>) -> Option<Detected> {
             evidence: FIRST_RECORD,
         });
     }
+    if has("preferred_output") && has("non_preferred_output") {
+        return pairs(
+            "text pairs: Together AI preference (input.messages, preferred_output, non_preferred_output)",
+        );
+    }
+    if is_list("conversations") && (is_object("chosen") || is_object("rejected")) {
+        return pairs(
+            "text pairs: ShareGPT ranking (conversations; chosen and rejected as {from, value})",
+        );
+    }
+    if has("chosen") && has("rejected") && ["chosen_rating", "score_chosen"].iter().any(|k| has(k))
+    {
+        return pairs(
+            "text pairs: rated (chosen and rejected with their ratings; the higher rating is preferred)",
+        );
+    }
     if has("chosen") && has("rejected") && !has("response_a") && !has("response_b") {
         return match (is_list("chosen") || is_list("rejected"), has("prompt")) {
             (true, true) => pairs(
@@ -182,6 +198,9 @@ mod tests {
             r#"{"chosen":[{"role":"user","content":"Q"},{"role":"assistant","content":"A"}],"rejected":[{"role":"user","content":"Q"},{"role":"assistant","content":"B"}]}"#,
             r#"{"prompt":[{"role":"user","content":"Q"}],"chosen":[{"role":"assistant","content":"A"}],"rejected":[{"role":"assistant","content":"B"}]}"#,
             r#"{"prompt":"Q","response_a":"A","response_b":"B","label":0}"#,
+            r#"{"input":{"messages":[{"role":"user","content":"Q"}]},"preferred_output":[{"role":"assistant","content":"A"}],"non_preferred_output":[{"role":"assistant","content":"B"}]}"#,
+            r#"{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"A"},"rejected":{"from":"gpt","value":"B"}}"#,
+            r#"{"prompt":"Q","chosen":"A","rejected":"B","chosen_rating":5,"rejected_rating":3}"#,
         ] {
             assert_eq!(format_of(pair), Some(InputFormat::Pairs), "{pair}");
         }

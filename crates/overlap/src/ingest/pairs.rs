@@ -34,6 +34,14 @@ const PAIR_KEYS: &[&str] = &[
     "b_features",
     "a_intervention",
     "b_intervention",
+    "chosen_rating",
+    "rejected_rating",
+    "score_chosen",
+    "score_rejected",
+    "input",
+    "preferred_output",
+    "non_preferred_output",
+    "conversations",
 ];
 
 /// The bucket and group fields, and whether the user named them (a named field that no record
@@ -189,10 +197,11 @@ pub(crate) fn read<'a>(
             bucket: pair.bucket,
             group: pair.group,
             prompt_id: None,
-            label: if pair.label == 1 {
-                RawLabel::One
-            } else {
-                RawLabel::Zero
+            label: match pair.label {
+                Some(1) => RawLabel::One,
+                Some(_) => RawLabel::Zero,
+                // Equal ratings: dropped and counted with --drop-ties, refused otherwise.
+                None => RawLabel::Tie,
             },
             labeler: None,
             a_intervention: pair.a_intervention,

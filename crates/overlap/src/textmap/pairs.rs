@@ -10,7 +10,12 @@
 //! 4. sides as message lists `[{"role", "content"}, …]` (either key pair): the response is the
 //!    final assistant message, the messages before it are prompt context (rendered as
 //!    `"Human: …\n\nAssistant: …"`, see `render_messages`);
-//!    a top-level `prompt` may be a string or a message list.
+//!    a top-level `prompt` may be a string or a message list;
+//! 5. Together AI (`input.messages`, `preferred_output`, `non_preferred_output`) and
+//!    LLaMA-Factory ShareGPT ranking (`conversations`, `chosen`/`rejected` as `{from, value}`),
+//!    read as 4 under their own key names (issues name the line's keys);
+//! 6. rated pairs: chosen/rejected with `chosen_rating`/`rejected_rating` (or `score_chosen`/
+//!    `score_rejected`): the higher rating is preferred and equal ratings are a tie.
 //!
 //! With a `prompt` present, string sides are the responses verbatim: they are not split as
 //! dialogues and a repeated prompt prefix is not stripped. Only dialogue turns are trimmed.
@@ -41,8 +46,9 @@ pub struct TextPair {
     pub prompt: String,
     pub response_a: String,
     pub response_b: String,
-    /// 1 = side a preferred, 0 = side b preferred.
-    pub label: u8,
+    /// 1 = side a preferred, 0 = side b preferred; `None` when the two responses' ratings tie
+    /// (the importer treats that like a label tie).
+    pub label: Option<u8>,
     pub a_intervention: Option<String>,
     pub b_intervention: Option<String>,
     /// The pair's own per-side features (`chosen_features`/`rejected_features` or
@@ -116,6 +122,144 @@ pub fn parse_pair(
     object: &Map<String, Value>,
     options: &PairOptions,
 ) -> Result<TextPair, Vec<FieldIssue>> {
+    match standard_form(object) {
+        None => parse_standard(object, options),
+        Some((standard, names)) => parse_standard(&standard, options).map_err(|issues| {
+            issues
+                .into_iter()
+                .map(|i| FieldIssue {
+                    field: names.original(&i.field),
+                    message: i.message,
+                })
+                .collect()
+        }),
+    }
+}
+
+/// How a layout's keys were renamed into the standard form, to report issues under the
+/// keys the line really has.
+struct Renamed {
+    /// (standard prefix, original prefix), longest first.
+    prefixes: &'static [(&'static str, &'static str)],
+    /// ShareGPT messages say `from`/`value` where the standard form says `role`/`content`.
+    sharegpt: bool,
+}
+
+impl Renamed {
+    fn original(&self, field: &str) -> String {
+        let mut out = field.to_string();
+        for (standard, original) in self.prefixes {
+            if let Some(rest) = field.strip_prefix(standard) {
+                out = format!("{original}{rest}");
+                break;
+            }
+        }
+        if self.sharegpt {
+            out = out.replace(".role", ".from").replace(".content", ".value");
+        }
+        out
+    }
+}
+
+/// Layouts that are the standard ones under other names, rewritten into the standard form:
+/// Together AI (`input.messages`, `preferred_output`, `non_preferred_output`) and LLaMA-Factory's
+/// ShareGPT ranking (`conversations` and `chosen`/`rejected` as `{from, value}`). `None` when the
+/// line is in neither.
+fn standard_form(object: &Map<String, Value>) -> Option<(Map<String, Value>, Renamed)> {
+    if object.contains_key("preferred_output") || object.contains_key("non_preferred_output") {
+        let mut out = object.clone();
+        let input = out.remove("input");
+        let prompt = match input {
+            Some(Value::Object(mut input)) => input.remove("messages").unwrap_or(Value::Null),
+            Some(other) => other,
+            None => Value::Null,
+        };
+        if !prompt.is_null() {
+            out.insert("prompt".into(), prompt);
+        }
+        for (from, to) in [
+            ("preferred_output", "chosen"),
+            ("non_preferred_output", "rejected"),
+        ] {
+            if let Some(v) = out.remove(from) {
+                out.insert(to.into(), v);
+            }
+        }
+        return Some((
+            out,
+            Renamed {
+                prefixes: &[
+                    ("prompt", "input.messages"),
+                    ("chosen", "preferred_output"),
+                    ("rejected", "non_preferred_output"),
+                ],
+                sharegpt: false,
+            },
+        ));
+    }
+    let sharegpt_side = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_object)
+            .is_some_and(|o| o.contains_key("value"))
+    };
+    if object.get("conversations").is_some_and(Value::is_array)
+        && (sharegpt_side("chosen") || sharegpt_side("rejected"))
+    {
+        let mut out = object.clone();
+        if let Some(Value::Array(turns)) = out.remove("conversations") {
+            out.insert(
+                "prompt".into(),
+                Value::Array(turns.into_iter().map(sharegpt_message).collect()),
+            );
+        }
+        for key in ["chosen", "rejected"] {
+            if let Some(v) = out.remove(key) {
+                out.insert(key.into(), Value::Array(vec![sharegpt_message(v)]));
+            }
+        }
+        return Some((
+            out,
+            Renamed {
+                prefixes: &[
+                    ("prompt", "conversations"),
+                    ("chosen[0]", "chosen"),
+                    ("rejected[0]", "rejected"),
+                ],
+                sharegpt: true,
+            },
+        ));
+    }
+    None
+}
+
+/// `{from, value}` as `{role, content}` (`human` → user, `gpt` → assistant); anything else is
+/// left for the message-list checks to report.
+fn sharegpt_message(message: Value) -> Value {
+    let Value::Object(mut m) = message else {
+        return message;
+    };
+    let mut out = Map::new();
+    if let Some(from) = m.remove("from") {
+        let role = match from.as_str() {
+            Some("human") => Value::String("user".into()),
+            Some("gpt") => Value::String("assistant".into()),
+            _ => from,
+        };
+        out.insert("role".into(), role);
+    }
+    if let Some(value) = m.remove("value") {
+        out.insert("content".into(), value);
+    }
+    out.extend(m);
+    Value::Object(out)
+}
+
+/// Parses a line in one of the standard layouts (the module documentation's 1–4).
+fn parse_standard(
+    object: &Map<String, Value>,
+    options: &PairOptions,
+) -> Result<TextPair, Vec<FieldIssue>> {
     let mut issues = Issues::default();
 
     let id = optional_id(object, "id", &mut issues);
@@ -146,7 +290,7 @@ pub fn parse_pair(
             (Some("chosen"), Some("rejected"), label)
         }
         (false, true) => {
-            let label = ab_label(object, &mut issues);
+            let label = ab_label(object, &mut issues).map(Some);
             (Some("response_a"), Some("response_b"), label)
         }
         (false, false) => {
@@ -419,12 +563,59 @@ fn ab_label(object: &Map<String, Value>, issues: &mut Issues) -> Option<u8> {
     }
 }
 
-/// With chosen/rejected the label is implied (side a = chosen); an explicit label must agree.
-fn chosen_label(object: &Map<String, Value>, issues: &mut Issues) -> Option<u8> {
+/// The rating keys of rated pairs (distilabel / UltraFeedback style), chosen's first.
+const RATING_KEYS: [[&str; 2]; 2] = [
+    ["chosen_rating", "rejected_rating"],
+    ["score_chosen", "score_rejected"],
+];
+
+/// With ratings the preference is theirs: the higher-rated side is preferred and equal ratings
+/// are a tie (`Some(None)`); `None` after an issue.
+fn rated_label(object: &Map<String, Value>, issues: &mut Issues) -> Option<Option<Option<u8>>> {
+    let [chosen_key, rejected_key] = RATING_KEYS
+        .into_iter()
+        .find(|keys| keys.iter().any(|k| present(object, k)))?;
+    let rating = |key: &str, issues: &mut Issues| match object.get(key) {
+        Some(Value::Number(n)) => n.as_f64().filter(|x| x.is_finite()),
+        other => {
+            let found = other.map_or("nothing", type_name);
+            issues.push(
+                key,
+                format!("expected a number (the rating), found {found}"),
+            );
+            None
+        }
+    };
+    let (chosen, rejected) = (rating(chosen_key, issues), rating(rejected_key, issues));
+    let (Some(chosen), Some(rejected)) = (chosen, rejected) else {
+        return Some(None);
+    };
+    Some(Some(if chosen > rejected {
+        Some(1)
+    } else if chosen < rejected {
+        Some(0)
+    } else {
+        None
+    }))
+}
+
+/// With chosen/rejected the label is implied (side a = chosen) or given by the two ratings; an
+/// explicit label must agree. `Some(None)` is a tie by rating.
+fn chosen_label(object: &Map<String, Value>, issues: &mut Issues) -> Option<Option<u8>> {
+    if let Some(rated) = rated_label(object, issues) {
+        if present(object, "label") {
+            issues.push(
+                "label",
+                "give a label or ratings, not both: the ratings decide which side is preferred",
+            );
+            return None;
+        }
+        return rated;
+    }
     match object.get("label") {
-        None | Some(Value::Null) => Some(1),
+        None | Some(Value::Null) => Some(Some(1)),
         Some(value) => match label_value(value, "label", issues) {
-            Some(1) => Some(1),
+            Some(1) => Some(Some(1)),
             Some(_) => {
                 issues.push(
                     "label",
@@ -671,7 +862,7 @@ mod tests {
                 prompt: "Q?".into(),
                 response_a: "Good answer.".into(),
                 response_b: "Bad answer.".into(),
-                label: 1,
+                label: Some(1),
                 a_intervention: Some("shorten".into()),
                 b_intervention: None,
                 user_features: UserFeatures {
@@ -763,7 +954,7 @@ mod tests {
                 "id": 17, "prompt": "Q", "response_a": "A", "response_b": "B", "label": label
             }))
             .unwrap();
-            assert_eq!(pair.label, expected);
+            assert_eq!(pair.label, Some(expected));
             assert_eq!(pair.id.as_deref(), Some("17"));
             assert_eq!(
                 (pair.response_a.as_str(), pair.response_b.as_str()),
@@ -811,7 +1002,7 @@ mod tests {
         );
         assert_eq!(pair.response_a, "I’m sorry, I can’t help with that.");
         assert_eq!(pair.response_b, "Sure, here is how.");
-        assert_eq!(pair.label, 1);
+        assert_eq!(pair.label, Some(1));
     }
 
     #[test]
@@ -873,7 +1064,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(pair.prompt, "Human: Hi");
-        assert_eq!(pair.label, 0);
+        assert_eq!(pair.label, Some(0));
 
         // A string prompt followed by the side's own earlier messages.
         let pair = parse(json!({
