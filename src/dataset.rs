@@ -97,9 +97,14 @@ pub enum DatasetCommand {
     /// Write a version as JSONL or CSV; re-importing it reproduces the digest.
     Export {
         dataset: String,
-        /// `jsonl` or `csv` (to stdout), or a file path ending in .jsonl or .csv.
+        /// `jsonl` or `csv` (comparison records, to stdout), `trl-jsonl` (prompt/chosen/rejected
+        /// for a DPO or reward trainer, to stdout), or a new file ending in .jsonl, .csv or
+        /// .trl.jsonl.
         #[arg(long, default_value = "jsonl")]
         output: String,
+        /// Only this bucket's comparisons.
+        #[arg(long)]
+        bucket: Option<String>,
     },
     /// Check that a version's rows reproduce its digest and that the columnar data analyses read
     /// matches its rows (every version of NAME, or NAME@V); exit 1 naming the first mismatch.
@@ -437,27 +442,64 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 Outcome::Failure
             })
         }
-        DatasetCommand::Export { dataset, output } => {
+        DatasetCommand::Export {
+            dataset,
+            output,
+            bucket,
+        } => {
             let store = ctx.open()?;
             let info = store.resolve(&parse_ref(&dataset)?)?;
             let (kind, path) = match output.as_str() {
-                "jsonl" => ("jsonl", None),
-                "csv" => ("csv", None),
-                p if p.ends_with(".jsonl") => ("jsonl", Some(p)),
-                p if p.ends_with(".csv") => ("csv", Some(p)),
+                "jsonl" => (ExportKind::Jsonl, None),
+                "csv" => (ExportKind::Csv, None),
+                "trl-jsonl" => (ExportKind::Trl, None),
+                p if p.ends_with(".trl.jsonl") => (ExportKind::Trl, Some(p)),
+                p if p.ends_with(".jsonl") => (ExportKind::Jsonl, Some(p)),
+                p if p.ends_with(".csv") => (ExportKind::Csv, Some(p)),
                 p => bail!(
-                    "--output takes jsonl, csv, or a file path ending in .jsonl or .csv; found '{p}'"
+                    "--output takes jsonl, csv, trl-jsonl, or a file path ending in .jsonl, .csv or .trl.jsonl; found '{p}'"
                 ),
             };
+            if let Some(b) = &bucket {
+                let buckets = store.version_buckets(&info)?;
+                if !buckets.contains(b) {
+                    bail!(
+                        "{} has no bucket '{}' (its buckets: {})",
+                        info.label(),
+                        escape::terminal(b),
+                        buckets.join(", ")
+                    );
+                }
+            }
+            if kind == ExportKind::Trl && !store.version_shape(&info)?.texts {
+                bail!(
+                    "{} holds no response texts (it was imported as feature records): a TRL export needs them",
+                    info.label()
+                );
+            }
             let sink: Box<dyn Write> = match path {
                 Some(p) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(p).with_context(|| format!("cannot create {p}"))?,
+                    std::fs::File::create_new(p).with_context(|| {
+                        format!("cannot create {p} (an export never replaces a file)")
+                    })?,
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            export(&store, &info, kind, sink)?;
+            let written = export(&store, &info, kind, bucket.as_deref(), sink);
+            let written = match (written, path) {
+                (Ok(n), _) => n,
+                (Err(e), Some(p)) => {
+                    // Best effort: a half-written export must not pass for a whole one.
+                    let _ = std::fs::remove_file(p);
+                    return Err(e);
+                }
+                (Err(e), None) => return Err(e),
+            };
             if let Some(p) = path {
-                eprintln!("wrote {} rows of {} to {p}", info.n, info.label());
+                eprintln!("wrote {written} rows of {} to {p}", info.label());
+            }
+            if bucket.is_some() || kind == ExportKind::Trl {
+                return Ok(Outcome::Success);
             }
             if info.schema.scale_source != overlap::model::ScaleSource::Rms || info.version > 1 {
                 eprintln!(
@@ -479,25 +521,69 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
     }
 }
 
-fn export(store: &Store, info: &VersionInfo, kind: &str, mut sink: Box<dyn Write>) -> Result<()> {
-    if kind == "jsonl" {
-        store.for_each_comparison::<anyhow::Error>(info, |c| {
-            serde_json::to_writer(&mut sink, &ingest::export::jsonl_record(&info.schema, &c))?;
-            sink.write_all(b"\n")?;
-            Ok(())
-        })?;
-        sink.flush()?;
-        return Ok(());
+/// What `dataset export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportKind {
+    /// Comparison records as JSON Lines (re-importable with the same digest).
+    Jsonl,
+    /// Comparison records as CSV.
+    Csv,
+    /// TRL preference records (prompt, chosen, rejected).
+    Trl,
+}
+
+/// Writes the comparisons of `info` (only `bucket`'s when given) as `kind`; returns the rows
+/// written.
+fn export(
+    store: &Store,
+    info: &VersionInfo,
+    kind: ExportKind,
+    bucket: Option<&str>,
+    mut sink: Box<dyn Write>,
+) -> Result<u64> {
+    let wanted = |c: &overlap::model::Comparison| bucket.is_none_or(|b| c.bucket == b);
+    let mut written = 0u64;
+    match kind {
+        ExportKind::Jsonl | ExportKind::Trl => {
+            store.for_each_comparison::<anyhow::Error>(info, |c| {
+                if !wanted(&c) {
+                    return Ok(());
+                }
+                let record = match kind {
+                    ExportKind::Trl => ingest::export::trl_record(&c).with_context(|| {
+                        format!(
+                            "comparison '{}' has no response texts: a TRL export needs them",
+                            c.id
+                        )
+                    })?,
+                    _ => ingest::export::jsonl_record(&info.schema, &c),
+                };
+                serde_json::to_writer(&mut sink, &record)?;
+                sink.write_all(b"\n")?;
+                written += 1;
+                Ok(())
+            })?;
+            sink.flush()?;
+        }
+        ExportKind::Csv => {
+            let shape = store.version_shape(info)?;
+            if shape.sides && shape.delta {
+                bail!(
+                    "{} mixes per-side and delta records: export it as jsonl",
+                    info.label()
+                );
+            }
+            let mut csv =
+                ingest::export::CsvExporter::new(sink, &info.schema, shape.delta, shape.texts)?;
+            store.for_each_comparison::<anyhow::Error>(info, |c| {
+                if wanted(&c) {
+                    csv.write(&c)?;
+                    written += 1;
+                }
+                Ok(())
+            })?;
+            csv.finish()?;
+        }
     }
-    let shape = store.version_shape(info)?;
-    if shape.sides && shape.delta {
-        bail!(
-            "{} mixes per-side and delta records: export it as jsonl",
-            info.label()
-        );
-    }
-    let mut csv = ingest::export::CsvExporter::new(sink, &info.schema, shape.delta, shape.texts)?;
-    store.for_each_comparison::<anyhow::Error>(info, |c| Ok(csv.write(&c)?))?;
-    csv.finish()?;
-    Ok(())
+    Ok(written)
 }

@@ -477,3 +477,110 @@ fn together_sharegpt_and_rated_layouts() {
         "{err}"
     );
 }
+
+#[test]
+fn trl_export_goes_straight_to_a_trainer_and_back() {
+    let dir = store();
+    let hh = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
+    let (ok, v, err) = import(dir.path(), "hh", &hh, &[]);
+    assert!(ok, "{err}");
+    let out = overlap(dir.path())
+        .args(["dataset", "export", "hh", "--output", "trl-jsonl"])
+        .output()
+        .expect("export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(records.len(), 2312);
+    for r in &records {
+        let keys: Vec<&String> = r.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["prompt", "chosen", "rejected"]);
+    }
+    assert!(
+        records[0]["prompt"]
+            .as_str()
+            .expect("prompt")
+            .starts_with("Human:")
+    );
+    // Re-imported, the TRL file is the same content: same texts, same features, same digest.
+    let file = write(dir.path(), "hh.trl.jsonl", &text);
+    let (ok, back, err) = import(dir.path(), "back", &file, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(back["digest"], v["digest"]);
+
+    // To a file: never over an existing one; one bucket with --bucket.
+    let pairs = write(
+        dir.path(),
+        "b.jsonl",
+        concat!(
+            r#"{"prompt":"Q","chosen":"A","rejected":"B","bucket":"x"}"#,
+            "\n",
+            r#"{"prompt":"Q2","chosen":"C","rejected":"D","bucket":"y"}"#,
+            "\n"
+        ),
+    );
+    let (ok, _, err) = import(dir.path(), "two", &pairs, &[]);
+    assert!(ok, "{err}");
+    let target = dir.path().join("y.trl.jsonl");
+    overlap(dir.path())
+        .args(["dataset", "export", "two", "--bucket", "y", "--output"])
+        .arg(&target)
+        .assert()
+        .success();
+    let y = std::fs::read_to_string(&target).expect("read");
+    assert_eq!(
+        y,
+        "{\"prompt\":\"Q2\",\"chosen\":\"C\",\"rejected\":\"D\"}\n"
+    );
+    let again = overlap(dir.path())
+        .args(["dataset", "export", "two", "--output"])
+        .arg(&target)
+        .output()
+        .expect("export");
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("read"),
+        y,
+        "left as it was"
+    );
+    let missing = overlap(dir.path())
+        .args([
+            "dataset",
+            "export",
+            "two",
+            "--bucket",
+            "z",
+            "--output",
+            "trl-jsonl",
+        ])
+        .output()
+        .expect("export");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("two@1 has no bucket 'z' (its buckets: x, y)")
+    );
+
+    // Feature records have no texts to train on.
+    let records = write(
+        dir.path(),
+        "r.jsonl",
+        r#"{"id":"1","label":1,"delta":{"x":1.0}}"#,
+    );
+    let (ok, _, err) = import(dir.path(), "records", &records, &[]);
+    assert!(ok, "{err}");
+    let out = overlap(dir.path())
+        .args(["dataset", "export", "records", "--output", "trl-jsonl"])
+        .output()
+        .expect("export");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no response texts"));
+    assert!(out.stdout.is_empty());
+}

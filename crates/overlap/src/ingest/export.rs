@@ -15,6 +15,24 @@ fn features_object(schema: &FeatureSchema, values: &[f64]) -> Value {
     Value::Object(m)
 }
 
+/// One comparison as a TRL preference record (`prompt`, `chosen`, `rejected`: the standard
+/// explicit-prompt form a DPO or reward trainer reads), the preferred response first. An empty
+/// text is stored as absent, so an absent side is an empty response; `None` when the comparison
+/// carries no text at all (a feature record).
+pub fn trl_record(c: &Comparison) -> Option<Value> {
+    if c.a_text.is_none() && c.b_text.is_none() && c.prompt.is_none() {
+        return None;
+    }
+    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+    let (a, b) = (text(&c.a_text), text(&c.b_text));
+    let (chosen, rejected) = if c.label == 1 { (a, b) } else { (b, a) };
+    Some(json!({
+        "prompt": text(&c.prompt),
+        "chosen": chosen,
+        "rejected": rejected,
+    }))
+}
+
 /// One comparison as a JSON Lines record (DESIGN §3 field order).
 pub fn jsonl_record(schema: &FeatureSchema, c: &Comparison) -> Value {
     let mut m = Map::new();
