@@ -584,3 +584,46 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no response texts"));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn candidate_lists_expand_into_every_pair() {
+    let dir = store();
+    let file = write(
+        dir.path(),
+        "rmbench.jsonl",
+        concat!(
+            r#"{"id":"q1","prompt":"Q","chosen":["Yes.","Yes, because it is.","**Yes**, because:\n- it is"],"rejected":["No.","No, it is not.","**No**:\n- it is not"],"domain":"chat"}"#,
+            "\n",
+            r#"{"id":"q2","prompt":"Q2","chosen":["Sure."],"rejected":["I can't help."],"domain":"safety"}"#,
+            "\n"
+        ),
+    );
+    let (ok, v, err) = import(dir.path(), "rm", &file, &["--bucket-field", "domain"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("lists of candidates"), "{err}");
+    assert_eq!(v["rows"], 10, "3 × 3 + 1 × 1");
+    let out = overlap(dir.path())
+        .args(["dataset", "export", "rm"])
+        .output()
+        .expect("export");
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(rows[0]["id"], "q1-c0-r0");
+    assert_eq!(rows[0]["group"], "c0-r0");
+    assert_eq!(rows[5]["id"], "q1-c1-r2");
+    assert_eq!(rows[5]["a"]["text"], "Yes, because it is.");
+    assert_eq!(rows[5]["b"]["text"], "**No**:\n- it is not");
+    assert_eq!(rows[9]["id"], "q2-c0-r0");
+    assert_eq!(rows[9]["bucket"], "safety");
+    // A bad candidate is located on its line, with every expanded pair's problem counted once.
+    let bad = write(
+        dir.path(),
+        "bad.jsonl",
+        r#"{"id":"q1","prompt":7,"chosen":["A"],"rejected":["B"]}"#,
+    );
+    let (ok, _, err) = import(dir.path(), "bad", &bad, &[]);
+    assert!(!ok);
+    assert!(err.contains("bad.jsonl:1: prompt"), "{err}");
+}

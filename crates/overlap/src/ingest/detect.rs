@@ -103,6 +103,17 @@ fn classify_object(object: &Map<String, Value>) -> Option<Detected> {
             "text pairs: ShareGPT ranking (conversations; chosen and rejected as {from, value})",
         );
     }
+    let strings = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|items| !items.is_empty() && items.iter().all(Value::is_string))
+    };
+    if strings("chosen") && strings("rejected") {
+        return pairs(
+            "text pairs: lists of candidates (RM-Bench / RewardBench 2: every chosen × rejected pair, positions as the group)",
+        );
+    }
     if has("chosen") && has("rejected") && ["chosen_rating", "score_chosen"].iter().any(|k| has(k))
     {
         return pairs(
@@ -201,6 +212,7 @@ mod tests {
             r#"{"input":{"messages":[{"role":"user","content":"Q"}]},"preferred_output":[{"role":"assistant","content":"A"}],"non_preferred_output":[{"role":"assistant","content":"B"}]}"#,
             r#"{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"A"},"rejected":{"from":"gpt","value":"B"}}"#,
             r#"{"prompt":"Q","chosen":"A","rejected":"B","chosen_rating":5,"rejected_rating":3}"#,
+            r#"{"prompt":"Q","chosen":["A1","A2"],"rejected":["B1","B2"]}"#,
         ] {
             assert_eq!(format_of(pair), Some(InputFormat::Pairs), "{pair}");
         }

@@ -135,17 +135,14 @@ pub(crate) fn read<'a>(
     // The schema's names for the last user-feature layout seen: the map's features, then the
     // line's own. Shared between lines with the same layout so validation maps it once.
     let mut layout: (Vec<String>, Arc<[String]>) = (Vec::new(), schema_names(map_names, &[]));
-    let handle = |v: &mut Validator<'a>, line: u64, mut obj: Map<String, Value>| {
-        let id_field = (v.id_field() != "id").then(|| v.id_field().to_string());
-        if let Some(field) = &id_field {
-            // `--id-from FIELD`: that field is the id (and a record without it has none).
-            match obj.remove(field) {
-                Some(value) => obj.insert("id".into(), value),
-                None => obj.remove("id"),
-            };
-        }
-        keys.observe(&obj, options);
-        let pair = match parse_pair(&obj, options) {
+    // One pair of one line; `position` is set for a pair expanded from candidate lists.
+    let mut record = |v: &mut Validator<'a>,
+                      line: u64,
+                      obj: &Map<String, Value>,
+                      position: Option<&str>|
+     -> Result<(), ImportError> {
+        let id_field = v.id_field() != "id";
+        let pair = match parse_pair(obj, options) {
             Ok(pair) => pair,
             Err(issues) => {
                 for i in issues {
@@ -189,13 +186,17 @@ pub(crate) fn read<'a>(
         let raw = RawRecord {
             // Public pair files often carry no id: the line number is stable for a given file.
             // A field named by --id-from must be there; `line`/`content` ids are set by the
-            // validator.
-            id: match id_field {
-                Some(_) => pair.id,
-                None => Some(pair.id.unwrap_or_else(|| format!("line-{line}"))),
+            // validator. An expanded pair's id and group carry its list positions.
+            id: match (id_field, pair.id, position) {
+                (true, None, _) => None,
+                (_, id, None) => Some(id.unwrap_or_else(|| format!("line-{line}"))),
+                (_, id, Some(p)) => Some(format!(
+                    "{}-{p}",
+                    id.unwrap_or_else(|| format!("line-{line}"))
+                )),
             },
             bucket: pair.bucket,
-            group: pair.group,
+            group: pair.group.or_else(|| position.map(str::to_string)),
             prompt_id: None,
             label: match pair.label {
                 Some(1) => RawLabel::One,
@@ -218,12 +219,65 @@ pub(crate) fn read<'a>(
         };
         emit(v, line, raw)
     };
+    let handle = |v: &mut Validator<'a>, line: u64, mut obj: Map<String, Value>| {
+        if v.id_field() != "id" {
+            // `--id-from FIELD`: that field is the id (and a record without it has none).
+            let field = v.id_field().to_string();
+            match obj.remove(&field) {
+                Some(value) => obj.insert("id".into(), value),
+                None => obj.remove("id"),
+            };
+        }
+        keys.observe(&obj, options);
+        match candidate_lists(&obj) {
+            None => record(v, line, &obj, None),
+            Some((chosen, rejected)) if chosen.len() * rejected.len() > MAX_EXPANDED => {
+                v.problem(
+                    line,
+                    Some("chosen"),
+                    format!(
+                        "{} chosen × {} rejected candidates: at most {MAX_EXPANDED} pairs per record",
+                        chosen.len(),
+                        rejected.len()
+                    ),
+                );
+                Ok(())
+            }
+            Some((chosen, rejected)) => {
+                let mut one = obj.clone();
+                for (i, c) in chosen.iter().enumerate() {
+                    for (j, r) in rejected.iter().enumerate() {
+                        one.insert("chosen".into(), c.clone());
+                        one.insert("rejected".into(), r.clone());
+                        record(v, line, &one, Some(&format!("c{i}-r{j}")))?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
     match syntax {
         PairSyntax::Jsonl => jsonl::for_each_object(input, v, handle)?,
         PairSyntax::Csv => csv_input::for_each_object(input, v, handle)?,
     }
     keys.report(fields, v);
     Ok(())
+}
+
+/// The most pairs one record's candidate lists may expand into.
+const MAX_EXPANDED: usize = 1024;
+
+/// List-of-candidates layouts (RM-Bench, RewardBench 2): `chosen` and `rejected` as non-empty
+/// lists of response strings, expanded into every chosen × rejected pair. (Lists of messages are
+/// conversational sides, not candidates.)
+fn candidate_lists(obj: &Map<String, Value>) -> Option<(Vec<Value>, Vec<Value>)> {
+    let strings = |key: &str| match obj.get(key) {
+        Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {
+            Some(items.clone())
+        }
+        _ => None,
+    };
+    Some((strings("chosen")?, strings("rejected")?))
 }
 
 fn schema_names(map_names: &[&str], user_names: &[String]) -> Arc<[String]> {

@@ -17,6 +17,9 @@
 //! 6. rated pairs: chosen/rejected with `chosen_rating`/`rejected_rating` (or `score_chosen`/
 //!    `score_rejected`): the higher rating is preferred and equal ratings are a tie.
 //!
+//! (Lists of candidate strings, RM-Bench style, are expanded into single pairs by the importer
+//! before they reach this module.)
+//!
 //! With a `prompt` present, string sides are the responses verbatim: they are not split as
 //! dialogues and a repeated prompt prefix is not stripped. Only dialogue turns are trimmed.
 //!
