@@ -73,6 +73,10 @@ pub enum DatasetCommand {
         /// version) or the name of another field; by default the `id` field.
         #[arg(long, value_name = "line|content|FIELD")]
         id_from: Option<String>,
+        /// Stop reading after N problems (a file that is wrong throughout fails fast; nothing is
+        /// written either way).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_errors: Option<u64>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -175,6 +179,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             bucket_field,
             group_field,
             id_from,
+            max_errors,
             format,
         } => {
             let name = Name::parse(&name).context("invalid dataset name")?;
@@ -225,6 +230,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     Some("") => bail!("--id-from takes line, content or a field name"),
                     other => other.map(ingest::IdSource::parse),
                 },
+                max_errors,
             };
             let mut session = ctx.session()?;
             let request = ImportRequest {

@@ -627,3 +627,35 @@ fn candidate_lists_expand_into_every_pair() {
     assert!(!ok);
     assert!(err.contains("bad.jsonl:1: prompt"), "{err}");
 }
+
+#[test]
+fn max_errors_stops_reading_early_and_writes_nothing() {
+    let dir = store();
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&format!(
+            "{{\"id\":\"{i}\",\"label\":3,\"delta\":{{\"x\":1.0}}}}\n"
+        ));
+    }
+    let file = write(dir.path(), "bad.jsonl", &text);
+    let (ok, _, err) = import(dir.path(), "bad", &file, &["--max-errors", "5"]);
+    assert!(!ok);
+    assert!(err.contains("bad.jsonl:5: label"), "{err}");
+    assert!(!err.contains("bad.jsonl:6:"), "{err}");
+    assert!(
+        err.contains("stopped reading at 5 problems (--max-errors)")
+            && err.contains("import rejected: 5 problems found"),
+        "{err}"
+    );
+    assert_eq!(datasets(dir.path()), 0);
+    // Without the limit every line is checked.
+    let (ok, _, err) = import(dir.path(), "bad", &file, &[]);
+    assert!(!ok && err.contains("500 problems found"), "{err}");
+    let out = overlap(dir.path())
+        .args(["dataset", "import", "bad"])
+        .arg(&file)
+        .args(["--max-errors", "0"])
+        .output()
+        .expect("import");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -237,6 +237,9 @@ fn each_record<'a, H>(
     };
     let mut rec = csv::StringRecord::new();
     loop {
+        if v.should_stop() {
+            break;
+        }
         match reader.read_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}

@@ -44,6 +44,9 @@ pub(crate) fn for_each_object<'a>(
     let mut buf = Vec::new();
     let mut line = 0u64;
     loop {
+        if v.should_stop() {
+            break;
+        }
         buf.clear();
         // At most MAX_LINE_BYTES + 1 bytes are buffered: a file that is one endless line cannot
         // exhaust memory.

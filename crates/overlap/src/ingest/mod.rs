@@ -94,6 +94,8 @@ pub struct ImportOptions {
     pub group_field: Option<String>,
     /// Where ids come from (`None`: the `id` field; text pairs without one get `line-N`).
     pub id_from: Option<IdSource>,
+    /// Stop reading after this many problems (`None`: read the whole input).
+    pub max_errors: Option<u64>,
 }
 
 impl ImportOptions {
@@ -110,6 +112,7 @@ impl ImportOptions {
             bucket_field: None,
             group_field: None,
             id_from: None,
+            max_errors: None,
         }
     }
 }
@@ -242,6 +245,7 @@ pub(crate) struct Validator<'a> {
     /// Whether the selection was checked against the input's features (once, at the first layout).
     selection_checked: bool,
     pub(crate) id_from: Option<IdSource>,
+    pub(crate) max_errors: Option<u64>,
 }
 
 impl<'a> Validator<'a> {
@@ -271,6 +275,18 @@ impl<'a> Validator<'a> {
             selection: None,
             selection_checked: false,
             id_from: None,
+            max_errors: None,
+        }
+    }
+
+    /// Whether the readers should stop: `--max-errors` problems were found (noted in them).
+    pub(crate) fn should_stop(&mut self) -> bool {
+        match self.max_errors {
+            Some(limit) if self.problems.total >= limit => {
+                self.problems.stopped_at = Some(limit);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -890,6 +906,7 @@ pub fn import(
                 let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
                 v.select_features(opts.selection.clone());
                 v.id_from = opts.id_from.clone();
+                v.max_errors = opts.max_errors;
                 let result = parse_into(&mut v, input, opts, &tx);
                 drop(tx);
                 (v, result)

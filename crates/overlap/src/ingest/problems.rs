@@ -32,6 +32,8 @@ impl fmt::Display for Problem {
 pub struct Problems {
     pub shown: Vec<Problem>,
     pub total: u64,
+    /// Reading stopped at this many problems (`--max-errors`): later lines were not checked.
+    pub stopped_at: Option<u64>,
 }
 
 impl Problems {
@@ -72,6 +74,13 @@ impl fmt::Display for Problems {
                 f,
                 "\nand {rest} more problem{}",
                 if rest == 1 { "" } else { "s" }
+            )?;
+        }
+        if let Some(limit) = self.stopped_at {
+            write!(
+                f,
+                "\nstopped reading at {limit} problem{} (--max-errors): the rest of the input was not checked",
+                if limit == 1 { "" } else { "s" }
             )?;
         }
         Ok(())
