@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use std::path::PathBuf;
+
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
@@ -28,6 +30,8 @@ pub enum InputArg {
     Pairs,
 }
 
+// Parsed once per process: the size of the import variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
     /// Import FILE (JSONL, CSV or text pairs; .gz read transparently; - for stdin) as the next
@@ -77,6 +81,15 @@ pub enum DatasetCommand {
         /// written either way).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         max_errors: Option<u64>,
+        /// Import the valid records and leave out the ones with problems, listing each with its
+        /// line and problems in the --rejects file (problems of the file as a whole still stop
+        /// the import). With --max-errors, more than N rejected records stop it.
+        #[arg(long, requires = "rejects")]
+        skip_invalid: bool,
+        /// With --skip-invalid: the new JSONL file listing the rejected records (its count and
+        /// SHA-256 are recorded with the version).
+        #[arg(long, value_name = "FILE", requires = "skip_invalid")]
+        rejects: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -148,6 +161,7 @@ struct ImportJson<'a> {
     created: bool,
     rows: u64,
     dropped_ties: u64,
+    rejected: u64,
 }
 
 fn show_ids(label: &str, ids: &[String]) {
@@ -180,6 +194,8 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             group_field,
             id_from,
             max_errors,
+            skip_invalid: _,
+            rejects,
             format,
         } => {
             let name = Name::parse(&name).context("invalid dataset name")?;
@@ -238,6 +254,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 file: &file,
                 options: &opts,
                 note: note.as_deref(),
+                rejects: rejects.as_deref(),
             };
             let bar = progress_bar(&format!("importing {file}"));
             let report =
@@ -269,6 +286,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     created,
                     rows: report.rows,
                     dropped_ties: report.dropped_ties,
+                    rejected: report.rejected,
                 })?,
                 Format::Human => {
                     if created {
@@ -276,6 +294,13 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                         print!("imported {} comparisons", report.rows);
                         if report.dropped_ties > 0 {
                             print!(" ({} ties dropped)", report.dropped_ties);
+                        }
+                        if let (true, Some(path)) = (report.rejected > 0, &rejects) {
+                            print!(
+                                "; {} records rejected, listed in {}",
+                                report.rejected,
+                                escape::terminal(&path.display().to_string())
+                            );
                         }
                         println!();
                     } else {
@@ -352,6 +377,13 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     );
                     if i.dropped_ties > 0 {
                         println!("  dropped:  {} ties", i.dropped_ties);
+                    }
+                    if i.rejected > 0 {
+                        println!(
+                            "  rejected: {} records (--skip-invalid; rejects file sha256 {})",
+                            i.rejected,
+                            i.rejects_sha256.as_deref().unwrap_or("-")
+                        );
                     }
                     println!("  created:  {} by {}", i.created_at, i.created_by);
                     if let Some(src) = &i.source {

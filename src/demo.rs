@@ -94,6 +94,7 @@ fn import_file(session: &mut Session, path: &Path, note: &str) -> Result<String>
             file: &file,
             options: &ImportOptions::new(InputFormat::Jsonl),
             note: Some(note),
+            rejects: None,
         },
         &|_| {},
     )?;

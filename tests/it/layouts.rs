@@ -659,3 +659,133 @@ fn max_errors_stops_reading_early_and_writes_nothing() {
         .expect("import");
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn sha256_file(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).expect("read");
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
+    let dir = store();
+    let mut text = String::new();
+    for i in 0..10 {
+        let line = match i {
+            // PandaLM-style: a boolean where a response should be.
+            2 => format!(
+                r#"{{"id":"p{i}","prompt":"Q","response_a":true,"response_b":"B","label":1}}"#
+            ),
+            5 => format!(
+                r#"{{"id":"p{i}","prompt":"Q","response_a":"A","response_b":"B","label":7}}"#
+            ),
+            7 => "{not json".to_string(),
+            _ => format!(
+                r#"{{"id":"p{i}","prompt":"Q{i}","response_a":"Answer {i} is longer","response_b":"No","label":{}}}"#,
+                i % 2
+            ),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let file = write(dir.path(), "pandalm.jsonl", &text);
+    let (ok, _, err) = import(dir.path(), "strict", &file, &[]);
+    assert!(!ok && err.contains("3 problems found"), "{err}");
+
+    let rejects = dir.path().join("rejects.jsonl");
+    let rejects_arg = rejects.to_str().expect("utf-8");
+    let (ok, v, err) = import(
+        dir.path(),
+        "lenient",
+        &file,
+        &["--skip-invalid", "--rejects", rejects_arg],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(v["rows"], 7);
+    assert_eq!(v["rejected"], 3);
+    let listed: Vec<Value> = std::fs::read_to_string(&rejects)
+        .expect("rejects")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let lines: Vec<u64> = listed
+        .iter()
+        .map(|r| r["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, [3, 6, 8]);
+    assert_eq!(listed[0]["problems"][0]["field"], "response_a");
+    assert!(
+        listed[2]["problems"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("invalid JSON")
+    );
+    let s = show(dir.path(), "lenient");
+    assert_eq!(s["rejected"], 3);
+    assert_eq!(s["rejects_sha256"], sha256_file(&rejects));
+    let human = overlap(dir.path())
+        .args(["dataset", "show", "lenient"])
+        .output()
+        .expect("show");
+    assert!(String::from_utf8_lossy(&human.stdout).contains("rejected: 3 records"));
+
+    // The rejects file is never written over; then nothing is imported either.
+    let (ok, _, err) = import(
+        dir.path(),
+        "again",
+        &file,
+        &["--skip-invalid", "--rejects", rejects_arg],
+    );
+    assert!(!ok && err.contains("already exists"), "{err}");
+    assert_eq!(datasets(dir.path()), 1);
+    // --skip-invalid needs --rejects: nothing is left out silently.
+    let (ok, _, err) = import(dir.path(), "silent", &file, &["--skip-invalid"]);
+    assert!(!ok && err.contains("--rejects"), "{err}");
+    // More rejected records than --max-errors stop the import, and leave no rejects file.
+    let capped = dir.path().join("capped.jsonl");
+    let (ok, _, err) = import(
+        dir.path(),
+        "capped",
+        &file,
+        &[
+            "--skip-invalid",
+            "--rejects",
+            capped.to_str().expect("utf-8"),
+            "--max-errors",
+            "2",
+        ],
+    );
+    assert!(!ok && err.contains("more than 2 records rejected"), "{err}");
+    assert!(!capped.exists());
+    // Problems of the file as a whole still stop it: a CSV header, every record rejected.
+    let header = write(dir.path(), "h.csv", "id,label,delta.x,oops\n1,1,0.5,x\n");
+    let hr = dir.path().join("h-rejects.jsonl");
+    let (ok, _, err) = import(
+        dir.path(),
+        "header",
+        &header,
+        &["--skip-invalid", "--rejects", hr.to_str().expect("utf-8")],
+    );
+    assert!(
+        !ok && err.contains("h.csv:1: oops: unknown column"),
+        "{err}"
+    );
+    assert!(!hr.exists());
+    let all_bad = write(dir.path(), "bad.jsonl", "{\"id\":\"1\"}\n");
+    let br = dir.path().join("b-rejects.jsonl");
+    let (ok, _, err) = import(
+        dir.path(),
+        "allbad",
+        &all_bad,
+        &["--skip-invalid", "--rejects", br.to_str().expect("utf-8")],
+    );
+    assert!(
+        !ok && err.contains("every record was rejected (1)"),
+        "{err}"
+    );
+    assert!(!br.exists());
+    assert_eq!(datasets(dir.path()), 1);
+}

@@ -33,6 +33,7 @@ fn import_bytes(bytes: Vec<u8>, format: InputFormat) {
         &opts,
         &HashMap::new(),
         &META,
+        None,
         &|_| {},
     );
     let datasets = store.datasets().expect("list");
@@ -193,7 +194,7 @@ proptest! {
         if let Ok(input) = ingest::open_input(path.to_str().expect("utf-8 path")) {
             let mut store = Store::in_memory().expect("store");
             let opts = ImportOptions::new(InputFormat::Jsonl);
-            let r = ingest::import(&mut store, "gz", "in.jsonl.gz", input, &opts, &HashMap::new(), &META, &|_| {});
+            let r = ingest::import(&mut store, "gz", "in.jsonl.gz", input, &opts, &HashMap::new(), &META, None, &|_| {});
             if r.is_err() {
                 prop_assert!(store.datasets().expect("list").is_empty());
             }

@@ -942,6 +942,8 @@ mod tests {
             note: None,
             created_at: String::new(),
             created_by: String::new(),
+            rejected: 0,
+            rejects_sha256: None,
         }
     }
 

@@ -6,6 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use std::io::Write;
+use std::path::Path;
+
+use super::staging::Staged;
 use super::{AppError, Session, intervention_states};
 use crate::ingest::{self, ImportOptions, ImportReport};
 use crate::model::Name;
@@ -21,6 +25,9 @@ pub struct ImportRequest<'a> {
     pub file: &'a str,
     pub options: &'a ImportOptions,
     pub note: Option<&'a str>,
+    /// `--skip-invalid --rejects FILE`: records with problems are left out and listed in this new
+    /// file (moved into place once the version is committed); `None` refuses any bad record.
+    pub rejects: Option<&'a Path>,
 }
 
 /// Imports `req.file` as the next version of `req.name` in one transaction (or reports that the
@@ -43,7 +50,15 @@ pub fn import(
         actor: stamp.actor(),
         now: &now,
     };
-    Ok(ingest::import(
+    let staged = req.rejects.map(Staged::stream_new).transpose()?;
+    let (staged, sink) = match staged {
+        Some((staged, file)) => (
+            Some(staged),
+            Some(Box::new(SyncedFile(std::io::BufWriter::new(file))) as Box<dyn Write + Send>),
+        ),
+        None => (None, None),
+    };
+    let report = ingest::import(
         store,
         req.name.as_str(),
         req.file,
@@ -51,8 +66,28 @@ pub fn import(
         req.options,
         &known,
         &meta,
+        sink,
         progress,
-    )?)
+    )?;
+    if let Some(staged) = staged {
+        staged.commit()?;
+    }
+    Ok(report)
+}
+
+/// A file that is synced to disk when flushed: the rejects file is complete before it is moved
+/// into place.
+struct SyncedFile(std::io::BufWriter<std::fs::File>);
+
+impl Write for SyncedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.0.get_ref().sync_all()
+    }
 }
 
 /// Per-version summary printed by `show`.

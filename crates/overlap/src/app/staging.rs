@@ -49,6 +49,27 @@ impl Staged {
         Ok(staged)
     }
 
+    /// Creates the staging file of `path`, which must not exist yet, for the caller to stream
+    /// into (and sync); moved into place by [`commit`](Self::commit).
+    pub fn stream_new(path: &Path) -> Result<(Staged, std::fs::File), AppError> {
+        let write_error = |source| AppError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.exists() {
+            return Err(write_error(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "the file already exists (choose a new one)",
+            )));
+        }
+        let staged = Staged::write(path, b"")?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&staged.tmp)
+            .map_err(write_error)?;
+        Ok((staged, file))
+    }
+
     /// The destination.
     pub fn path(&self) -> &Path {
         &self.path

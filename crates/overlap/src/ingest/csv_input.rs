@@ -235,6 +235,7 @@ fn each_record<'a, H>(
     let Some(state) = header(v, &columns) else {
         return Ok(());
     };
+    v.in_records = true;
     let mut rec = csv::StringRecord::new();
     loop {
         if v.should_stop() {

@@ -43,6 +43,7 @@ pub(crate) fn for_each_object<'a>(
 ) -> Result<(), ImportError> {
     let mut buf = Vec::new();
     let mut line = 0u64;
+    v.in_records = true;
     loop {
         if v.should_stop() {
             break;

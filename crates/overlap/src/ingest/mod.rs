@@ -16,6 +16,7 @@ mod jsonl;
 mod pairs;
 mod problems;
 mod record;
+mod rejects;
 pub(crate) mod strict_json;
 
 use std::collections::{BTreeMap, HashMap};
@@ -174,6 +175,8 @@ pub struct ImportReport {
     pub outcome: ImportOutcome,
     pub rows: u64,
     pub dropped_ties: u64,
+    /// Records left out by `--skip-invalid` (listed in the rejects file).
+    pub rejected: u64,
     /// What the import ignored and a person should know (each once), for the front end to show.
     pub warnings: Vec<String>,
 }
@@ -246,6 +249,10 @@ pub(crate) struct Validator<'a> {
     selection_checked: bool,
     pub(crate) id_from: Option<IdSource>,
     pub(crate) max_errors: Option<u64>,
+    /// `--skip-invalid`: where the problems of records go instead of `problems`.
+    rejects: Option<rejects::Rejects>,
+    /// Set by the readers once they read records (a header's problems are the file's).
+    pub(crate) in_records: bool,
 }
 
 impl<'a> Validator<'a> {
@@ -276,11 +283,29 @@ impl<'a> Validator<'a> {
             selection_checked: false,
             id_from: None,
             max_errors: None,
+            rejects: None,
+            in_records: false,
         }
+    }
+
+    /// Whether the record on `line` was rejected (`--skip-invalid`): it is left out.
+    pub(crate) fn rejected(&self, line: u64) -> bool {
+        self.rejects.as_ref().is_some_and(|r| r.has(line))
     }
 
     /// Whether the readers should stop: `--max-errors` problems were found (noted in them).
     pub(crate) fn should_stop(&mut self) -> bool {
+        if let (Some(limit), Some(r)) = (self.max_errors, &self.rejects) {
+            if r.count() > limit {
+                self.problem(
+                    0,
+                    Some("--max-errors"),
+                    format!("more than {limit} records rejected: stopped reading"),
+                );
+                return true;
+            }
+            return false;
+        }
         match self.max_errors {
             Some(limit) if self.problems.total >= limit => {
                 self.problems.stopped_at = Some(limit);
@@ -358,6 +383,12 @@ impl<'a> Validator<'a> {
     }
 
     pub(crate) fn problem(&mut self, line: u64, field: Option<&str>, message: impl Into<String>) {
+        if let Some(r) = &mut self.rejects {
+            if self.in_records && line > 0 {
+                r.add(&self.file, line, field.map(str::to_string), message.into());
+                return;
+            }
+        }
         self.problems.push(Problem {
             file: self.file.clone(),
             line,
@@ -755,8 +786,24 @@ impl<'a> Validator<'a> {
 
     /// Builds the schema and digest once every row is read.
     fn finish(mut self, scales: &Option<ScaleChoice>) -> Result<(Finished, u64), Problems> {
+        let (rejected, rejects_sha256) = match self.rejects.take() {
+            Some(r) => match r.finish(&self.file) {
+                Ok(done) => done,
+                Err(e) => {
+                    self.problem(
+                        0,
+                        Some("--rejects"),
+                        format!("cannot write the rejects file: {e}"),
+                    );
+                    (0, None)
+                }
+            },
+            None => (0, None),
+        };
         if self.rows == 0 && self.problems.is_empty() {
-            let message = if self.dropped_ties > 0 {
+            let message = if rejected > 0 {
+                format!("every record was rejected ({rejected}): nothing to import")
+            } else if self.dropped_ties > 0 {
                 format!(
                     "every record was a tie ({} dropped): nothing to import",
                     self.dropped_ties
@@ -857,6 +904,8 @@ impl<'a> Validator<'a> {
                 schema,
                 digest,
                 dropped_ties: self.dropped_ties,
+                rejected,
+                rejects_sha256,
             },
             self.rows,
         ))
@@ -890,9 +939,11 @@ pub fn import(
     opts: &ImportOptions,
     interventions: &HashMap<String, InterventionState>,
     meta: &NewVersion<'_>,
+    rejects: Option<Box<dyn std::io::Write + Send>>,
     progress: &dyn Fn(u64),
 ) -> Result<ImportReport, ImportError> {
     let mut rows = 0u64;
+    let mut rejected = 0u64;
     let mut dropped = 0u64;
     let mut warnings = Vec::new();
     let outcome = store.import_version(name, meta, |sink, latest: Option<&VersionInfo>| {
@@ -907,6 +958,7 @@ pub fn import(
                 v.select_features(opts.selection.clone());
                 v.id_from = opts.id_from.clone();
                 v.max_errors = opts.max_errors;
+                v.rejects = rejects.map(rejects::Rejects::new);
                 let result = parse_into(&mut v, input, opts, &tx);
                 drop(tx);
                 (v, result)
@@ -942,6 +994,7 @@ pub fn import(
             let (finished, n) = v.finish(&opts.scales).map_err(ImportError::Invalid)?;
             rows = n;
             dropped = finished.dropped_ties;
+            rejected = finished.rejected;
             Ok(finished)
         })
     });
@@ -950,6 +1003,7 @@ pub fn import(
             outcome,
             rows,
             dropped_ties: dropped,
+            rejected,
             warnings,
         }),
         Err(ImportFailure::Input(e)) => Err(e),
@@ -973,7 +1027,7 @@ fn parse_into(
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let stopped = || ImportError::Invalid(Problems::default());
     let mut emit = |v: &mut Validator<'_>, line: u64, raw: RawRecord| -> Result<(), ImportError> {
-        if let Some(c) = v.check(line, raw) {
+        if let Some(c) = v.check(line, raw).filter(|_| !v.rejected(line)) {
             v.accept(&c, &mut scratch);
             if v.problems.is_empty() {
                 batch.push(c);

@@ -161,6 +161,16 @@ pub struct VersionInfo {
     pub note: Option<String>,
     pub created_at: String,
     pub created_by: String,
+    /// Records the import rejected (`--skip-invalid`); 0 for a strict import.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rejected: u64,
+    /// SHA-256 of the rejects file that lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejects_sha256: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl VersionInfo {

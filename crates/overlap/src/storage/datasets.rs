@@ -40,6 +40,9 @@ pub struct Finished {
     pub schema: FeatureSchema,
     pub digest: String,
     pub dropped_ties: u64,
+    /// Records a lenient import rejected, and the SHA-256 of the rejects file listing them.
+    pub rejected: u64,
+    pub rejects_sha256: Option<String>,
 }
 
 #[derive(Debug)]
@@ -276,7 +279,7 @@ impl<'t> RowSink<'t> {
 
 const SELECT_VERSION: &str =
     "SELECT v.id, d.name, v.version, p.version, v.digest, v.schema, v.n_rows,
-        v.dropped_ties, v.source, v.note, v.created_at, v.created_by
+        v.dropped_ties, v.source, v.note, v.created_at, v.created_by, v.rejected, v.rejects_sha256
     FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
     LEFT JOIN dataset_versions p ON p.id = v.parent_id";
 
@@ -298,6 +301,8 @@ fn read_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionInfo> {
         note: r.get(9)?,
         created_at: r.get(10)?,
         created_by: r.get(11)?,
+        rejected: r.get::<_, i64>(12)? as u64,
+        rejects_sha256: r.get(13)?,
     })
 }
 
@@ -361,8 +366,8 @@ impl Store {
             .map_err(|e| ImportFailure::Storage(StorageError::Corrupt(e.to_string())))?;
         tx.execute(
             "INSERT INTO dataset_versions (id, dataset_id, version, parent_id, digest, schema, n_rows,
-             dropped_ties, source, note, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             dropped_ties, source, note, created_at, created_by, rejected, rejects_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 version_id,
                 dataset_id,
@@ -375,7 +380,9 @@ impl Store {
                 new.source,
                 new.note,
                 new.now,
-                new.actor
+                new.actor,
+                finished.rejected as i64,
+                finished.rejects_sha256,
             ],
         )?;
         {

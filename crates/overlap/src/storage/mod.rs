@@ -57,6 +57,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "07-bindings",
         include_str!("../../migrations/07-bindings/up.sql"),
     ),
+    (
+        "08-rejects",
+        include_str!("../../migrations/08-rejects/up.sql"),
+    ),
 ];
 
 /// The schema version this binary writes and understands.
