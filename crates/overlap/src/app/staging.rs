@@ -23,6 +23,18 @@ pub struct Staged {
 impl Staged {
     /// Writes `bytes` to the staging file of `path`.
     pub fn write(path: &Path, bytes: &[u8]) -> Result<Staged, AppError> {
+        let (staged, mut f) = Staged::create(path)?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|source| AppError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(staged)
+    }
+
+    /// Creates (truncates) the staging file of `path`: hidden, beside it.
+    fn create(path: &Path) -> Result<(Staged, std::fs::File), AppError> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -38,36 +50,26 @@ impl Staged {
             path: path.to_path_buf(),
             committed: false,
         };
-        let write_error = |source| AppError::Write {
+        let file = std::fs::File::create(&staged.tmp).map_err(|source| AppError::Write {
             path: path.to_path_buf(),
             source,
-        };
-        let mut f = std::fs::File::create(&staged.tmp).map_err(write_error)?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(write_error)?;
-        Ok(staged)
+        })?;
+        Ok((staged, file))
     }
 
     /// Creates the staging file of `path`, which must not exist yet, for the caller to stream
     /// into (and sync); moved into place by [`commit`](Self::commit).
     pub fn stream_new(path: &Path) -> Result<(Staged, std::fs::File), AppError> {
-        let write_error = |source| AppError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
         if path.exists() {
-            return Err(write_error(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "the file already exists (choose a new one)",
-            )));
+            return Err(AppError::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the file already exists (choose a new one)",
+                ),
+            });
         }
-        let staged = Staged::write(path, b"")?;
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&staged.tmp)
-            .map_err(write_error)?;
-        Ok((staged, file))
+        Staged::create(path)
     }
 
     /// The destination.

@@ -48,11 +48,7 @@ pub fn read_candidates(
                 bucket_named: false,
                 group_named: false,
             };
-            let syntax = if super::infer_format(file_label) == Some(InputFormat::Csv) {
-                pairs::PairSyntax::Csv
-            } else {
-                pairs::PairSyntax::Jsonl
-            };
+            let syntax = pairs::PairSyntax::of(file_label);
             // Candidates are featurized by the version's own map; a version whose features do not
             // come from a built-in map gets the default, and `check_schema_match` says why not.
             let map = schema

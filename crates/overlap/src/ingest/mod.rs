@@ -1053,12 +1053,7 @@ fn parse_into(
                 bucket_named: opts.bucket_field.is_some(),
                 group_named: opts.group_field.is_some(),
             };
-            // Pairs in CSV columns when the file name says so; JSON Lines otherwise (stdin too).
-            let syntax = if infer_format(&v.file) == Some(InputFormat::Csv) {
-                pairs::PairSyntax::Csv
-            } else {
-                pairs::PairSyntax::Jsonl
-            };
+            let syntax = pairs::PairSyntax::of(&v.file);
             pairs::read(input, syntax, &fields, opts.feature_map, v, &mut emit)?
         }
     }

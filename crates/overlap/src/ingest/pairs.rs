@@ -19,6 +19,17 @@ pub(crate) enum PairSyntax {
     Csv,
 }
 
+impl PairSyntax {
+    /// CSV columns when the file name says so; JSON Lines otherwise (standard input too).
+    pub(crate) fn of(file: &str) -> PairSyntax {
+        if super::infer_format(file) == Some(super::InputFormat::Csv) {
+            PairSyntax::Csv
+        } else {
+            PairSyntax::Jsonl
+        }
+    }
+}
+
 /// The keys a text-pair record may carry besides its bucket and group fields.
 const PAIR_KEYS: &[&str] = &[
     "id",
