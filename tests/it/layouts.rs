@@ -1,78 +1,40 @@
 //! Layouts told from the file (no `--input`), text pairs in CSV columns, and the checks on the
 //! pair fields: a named bucket field no record has, keys no layout reads.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+use crate::common::Env;
 
 const HH: &str = "tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz";
 
-fn overlap(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("overlap").expect("binary");
-    cmd.current_dir(dir)
-        .arg("--db")
-        .arg(dir.join("t.db"))
-        .env("OVERLAP_ACTOR", "tester");
-    cmd
-}
-
-fn store() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    overlap(dir.path()).arg("init").assert().success();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path
-}
-
 /// `dataset import NAME FILE ARGS --format json`: (status, stdout JSON or Null, stderr).
-fn import(dir: &Path, name: &str, file: &Path, args: &[&str]) -> (bool, Value, String) {
-    let out = overlap(dir)
-        .args(["dataset", "import", name])
-        .arg(file)
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("import");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (
-        out.status.success(),
-        json,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn import(env: &Env, name: &str, file: &Path, args: &[&str]) -> (bool, Value, String) {
+    let file = file.to_str().expect("a UTF-8 path");
+    let mut all = vec!["dataset", "import", name, file];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    let run = env.run(&all);
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run.code == 0, json, run.stderr)
 }
 
-fn show(dir: &Path, dataset: &str) -> Value {
-    let out = overlap(dir)
-        .args(["dataset", "show", dataset, "--format", "json"])
-        .output()
-        .expect("show");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+fn show(env: &Env, dataset: &str) -> Value {
+    env.json(&["dataset", "show", dataset])
 }
 
-fn datasets(dir: &Path) -> usize {
-    let out = overlap(dir)
-        .args(["dataset", "list", "--format", "json"])
-        .output()
-        .expect("list");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    v.as_array().map_or(0, Vec::len)
+fn datasets(env: &Env) -> usize {
+    env.json(&["dataset", "list"])
+        .as_array()
+        .map_or(0, Vec::len)
 }
 
 #[test]
 fn hh_rlhf_needs_no_input_flag_and_says_which_layout_it_took() {
-    let dir = store();
+    let env = Env::initialized();
     let hh = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
-    let (ok, v, err) = import(dir.path(), "hh", &hh, &[]);
+    let (ok, v, err) = import(&env, "hh", &hh, &[]);
     assert!(ok, "{err}");
     assert_eq!(v["rows"], 2312);
     assert!(
@@ -80,7 +42,7 @@ fn hh_rlhf_needs_no_input_flag_and_says_which_layout_it_took() {
         "{err}"
     );
     // The same digest as with --input pairs: detection changes nothing about the import.
-    let (ok, explicit, err) = import(dir.path(), "hh2", &hh, &["--input", "pairs"]);
+    let (ok, explicit, err) = import(&env, "hh2", &hh, &["--input", "pairs"]);
     assert!(ok, "{err}");
     assert_eq!(v["digest"], explicit["digest"]);
     assert!(
@@ -91,7 +53,7 @@ fn hh_rlhf_needs_no_input_flag_and_says_which_layout_it_took() {
 
 #[test]
 fn every_jsonl_layout_is_detected() {
-    let dir = store();
+    let env = Env::initialized();
     let cases = [
         (
             "records",
@@ -123,48 +85,47 @@ fn every_jsonl_layout_is_detected() {
         ),
     ];
     for (name, text, layout) in cases {
-        let file = write(dir.path(), &format!("{name}.jsonl"), text);
-        let (ok, v, err) = import(dir.path(), name, &file, &[]);
+        let file = env.write(&format!("{name}.jsonl"), text);
+        let (ok, v, err) = import(&env, name, &file, &[]);
         assert!(ok, "{name}: {err}");
         assert_eq!(v["rows"], 2, "{name}");
         // Records are what a .jsonl name says, so only a pair layout is announced.
         assert_eq!(err.contains(layout), name != "records", "{name}: {err}");
     }
     // Records keep their explicit features; pairs get the map's.
-    assert_eq!(show(dir.path(), "records")["schema"]["features"][0], "x");
-    assert_eq!(show(dir.path(), "trl")["schema"]["feature_map"], "text-v2");
-    assert_eq!(show(dir.path(), "ab")["label_balance"], 0.5);
+    assert_eq!(show(&env, "records")["schema"]["features"][0], "x");
+    assert_eq!(show(&env, "trl")["schema"]["feature_map"], "text-v2");
+    assert_eq!(show(&env, "ab")["label_balance"], 0.5);
 }
 
 #[test]
 fn a_record_that_fits_no_layout_gets_the_importers_problems() {
-    let dir = store();
-    let file = write(dir.path(), "odd.jsonl", "{\"id\":\"1\",\"text\":\"x\"}\n");
-    let (ok, _, err) = import(dir.path(), "odd", &file, &[]);
+    let env = Env::initialized();
+    let file = env.write("odd.jsonl", "{\"id\":\"1\",\"text\":\"x\"}\n");
+    let (ok, _, err) = import(&env, "odd", &file, &[]);
     assert!(!ok);
     assert!(err.contains("odd.jsonl:1"), "{err}");
     assert!(!err.contains("told from"), "{err}");
-    assert_eq!(datasets(dir.path()), 0);
+    assert_eq!(datasets(&env), 0);
 }
 
 #[test]
 fn text_pairs_in_csv_columns() {
-    let dir = store();
-    let csv = write(
-        dir.path(),
+    let env = Env::initialized();
+    let csv = env.write(
         "pairs.csv",
         "id,prompt,chosen,rejected,topic\n\
          p1,Q1,\"A long, careful answer\",No,health\n\
          p2,Q2,Yes,\"I can't help with that, sorry\",\"legal\"\n",
     );
-    let (ok, v, err) = import(dir.path(), "csvpairs", &csv, &["--bucket-field", "topic"]);
+    let (ok, v, err) = import(&env, "csvpairs", &csv, &["--bucket-field", "topic"]);
     assert!(ok, "{err}");
     assert_eq!(v["rows"], 2);
     assert!(
         err.contains("text pairs in CSV columns") && err.contains("its header"),
         "{err}"
     );
-    let s = show(dir.path(), "csvpairs");
+    let s = show(&env, "csvpairs");
     let buckets: Vec<&str> = s["buckets"]
         .as_array()
         .expect("buckets")
@@ -174,9 +135,7 @@ fn text_pairs_in_csv_columns() {
     assert_eq!(buckets, ["health", "legal"]);
 
     // The same pairs as JSONL give the same digest: CSV is only another way to write them.
-    let jsonl = write(
-        dir.path(),
-        "pairs.jsonl",
+    let jsonl = env.write("pairs.jsonl",
         concat!(
             r#"{"id":"p1","prompt":"Q1","chosen":"A long, careful answer","rejected":"No","topic":"health"}"#,
             "\n",
@@ -184,41 +143,33 @@ fn text_pairs_in_csv_columns() {
             "\n"
         ),
     );
-    let (ok, j, err) = import(
-        dir.path(),
-        "jsonlpairs",
-        &jsonl,
-        &["--bucket-field", "topic"],
-    );
+    let (ok, j, err) = import(&env, "jsonlpairs", &jsonl, &["--bucket-field", "topic"]);
     assert!(ok, "{err}");
     assert_eq!(j["digest"], v["digest"]);
 
     // response_a/response_b with a numeric label column, through --input pairs.
-    let ab = write(
-        dir.path(),
+    let ab = env.write(
         "ab.csv",
         "prompt,response_a,response_b,label\nQ,Short,\"A much longer answer\",0\nQ2,Fine,No,1\n",
     );
-    let (ok, v, err) = import(dir.path(), "abcsv", &ab, &["--input", "pairs"]);
+    let (ok, v, err) = import(&env, "abcsv", &ab, &["--input", "pairs"]);
     assert!(ok, "{err}");
     assert_eq!(v["rows"], 2);
     // A bad label is located by line and column.
-    let bad = write(
-        dir.path(),
+    let bad = env.write(
         "bad.csv",
         "prompt,response_a,response_b,label\nQ,A,B,1\nQ2,A,B,maybe\n",
     );
-    let (ok, _, err) = import(dir.path(), "bad", &bad, &[]);
+    let (ok, _, err) = import(&env, "bad", &bad, &[]);
     assert!(!ok);
     assert!(err.contains("bad.csv:3") && err.contains("label"), "{err}");
-    assert_eq!(datasets(dir.path()), 3);
+    assert_eq!(datasets(&env), 3);
 }
 
 #[test]
 fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
-    let dir = store();
-    let file = write(
-        dir.path(),
+    let env = Env::initialized();
+    let file = env.write(
         "pairs.jsonl",
         concat!(
             r#"{"prompt":"Q","chosen":"A","rejected":"B","category":"x","source":"web"}"#,
@@ -227,7 +178,7 @@ fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
             "\n"
         ),
     );
-    let (ok, _, err) = import(dir.path(), "typo", &file, &["--bucket-field", "categroy"]);
+    let (ok, _, err) = import(&env, "typo", &file, &["--bucket-field", "categroy"]);
     assert!(!ok);
     assert!(
         err.contains("--bucket-field: no record has the field 'categroy'")
@@ -235,9 +186,9 @@ fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
         "{err}"
     );
     assert!(err.contains("nothing was written"), "{err}");
-    assert_eq!(datasets(dir.path()), 0);
+    assert_eq!(datasets(&env), 0);
 
-    let (ok, _, err) = import(dir.path(), "grouped", &file, &["--group-field", "nothing"]);
+    let (ok, _, err) = import(&env, "grouped", &file, &["--group-field", "nothing"]);
     assert!(!ok);
     assert!(
         err.contains("--group-field: no record has the field 'nothing'"),
@@ -245,7 +196,7 @@ fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
     );
 
     // Without --bucket-field, `category` is not read: one warning names every ignored key once.
-    let (ok, _, err) = import(dir.path(), "pairs", &file, &[]);
+    let (ok, _, err) = import(&env, "pairs", &file, &[]);
     assert!(ok, "{err}");
     assert_eq!(err.matches("warning:").count(), 1, "{err}");
     assert!(
@@ -253,12 +204,7 @@ fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
         "{err}"
     );
     // Named as the bucket field, `category` is read and no longer ignored.
-    let (ok, _, err) = import(
-        dir.path(),
-        "bucketed",
-        &file,
-        &["--bucket-field", "category"],
-    );
+    let (ok, _, err) = import(&env, "bucketed", &file, &["--bucket-field", "category"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("ignored fields not read by the text-pair layouts: score, source"),
@@ -267,17 +213,8 @@ fn a_named_field_no_record_has_is_an_error_and_unknown_keys_are_one_warning() {
 }
 
 /// The ids of a version, in row order (by `dataset export`).
-fn ids(dir: &Path, dataset: &str) -> Vec<String> {
-    let out = overlap(dir)
-        .args(["dataset", "export", dataset])
-        .output()
-        .expect("export");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+fn ids(env: &Env, dataset: &str) -> Vec<String> {
+    env.ok(&["dataset", "export", dataset])
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("json");
@@ -288,13 +225,12 @@ fn ids(dir: &Path, dataset: &str) -> Vec<String> {
 
 #[test]
 fn id_from_line_content_or_a_field() {
-    let dir = store();
+    let env = Env::initialized();
     let r1 = r#"{"label":1,"a":{"features":{"x":1.0}},"b":{"features":{"x":0.0}}}"#;
     let r2 = r#"{"label":0,"a":{"features":{"x":0.5}},"b":{"features":{"x":2.0}}}"#;
-    let file = write(dir.path(), "noids.jsonl", &format!("{r1}\n{r2}\n"));
+    let file = env.write("noids.jsonl", &format!("{r1}\n{r2}\n"));
     // Another field is unknown unless --id-from names it.
-    let keyed = write(
-        dir.path(),
+    let keyed = env.write(
         "keyed.jsonl",
         &format!(
             "{}\n{}\n",
@@ -302,41 +238,38 @@ fn id_from_line_content_or_a_field() {
             r2.replacen('{', r#"{"key":"k2","#, 1)
         ),
     );
-    let (ok, _, err) = import(dir.path(), "unknown", &keyed, &[]);
+    let (ok, _, err) = import(&env, "unknown", &keyed, &[]);
     assert!(!ok && err.contains("key: unknown field"), "{err}");
-    let (ok, _, err) = import(dir.path(), "noids", &file, &[]);
+    let (ok, _, err) = import(&env, "noids", &file, &[]);
     assert!(!ok);
     assert!(err.contains("--id-from line|content|FIELD"), "{err}");
-    assert_eq!(datasets(dir.path()), 0);
+    assert_eq!(datasets(&env), 0);
 
-    let (ok, _, err) = import(dir.path(), "bykey", &keyed, &["--id-from", "key"]);
+    let (ok, _, err) = import(&env, "bykey", &keyed, &["--id-from", "key"]);
     assert!(ok, "{err}");
-    assert_eq!(ids(dir.path(), "bykey"), ["k1", "k2"]);
-    let (ok, _, err) = import(dir.path(), "byline", &file, &["--id-from", "line"]);
+    assert_eq!(ids(&env, "bykey"), ["k1", "k2"]);
+    let (ok, _, err) = import(&env, "byline", &file, &["--id-from", "line"]);
     assert!(ok, "{err}");
-    assert_eq!(ids(dir.path(), "byline"), ["line-1", "line-2"]);
+    assert_eq!(ids(&env, "byline"), ["line-1", "line-2"]);
 
     // Content ids follow the record, not its position: reordered, the same records keep theirs.
-    let (ok, _, err) = import(dir.path(), "content", &file, &["--id-from", "content"]);
+    let (ok, _, err) = import(&env, "content", &file, &["--id-from", "content"]);
     assert!(ok, "{err}");
-    let first = ids(dir.path(), "content");
+    let first = ids(&env, "content");
     assert!(
         first
             .iter()
             .all(|id| id.starts_with("sha256:") && id.len() == 7 + 24),
         "{first:?}"
     );
-    let swapped = write(dir.path(), "swapped.jsonl", &format!("{r2}\n{r1}\n"));
-    let (ok, _, err) = import(dir.path(), "content2", &swapped, &["--id-from", "content"]);
+    let swapped = env.write("swapped.jsonl", &format!("{r2}\n{r1}\n"));
+    let (ok, _, err) = import(&env, "content2", &swapped, &["--id-from", "content"]);
     assert!(ok, "{err}");
-    assert_eq!(
-        ids(dir.path(), "content2"),
-        [first[1].clone(), first[0].clone()]
-    );
+    assert_eq!(ids(&env, "content2"), [first[1].clone(), first[0].clone()]);
 
     // An identical record twice is a duplicate, named as such.
-    let twice = write(dir.path(), "twice.jsonl", &format!("{r1}\n{r2}\n{r1}\n"));
-    let (ok, _, err) = import(dir.path(), "twice", &twice, &["--id-from", "content"]);
+    let twice = env.write("twice.jsonl", &format!("{r1}\n{r2}\n{r1}\n"));
+    let (ok, _, err) = import(&env, "twice", &twice, &["--id-from", "content"]);
     assert!(!ok);
     assert!(
         err.contains("twice.jsonl:3") && err.contains("the same content as line 1"),
@@ -344,22 +277,18 @@ fn id_from_line_content_or_a_field() {
     );
 
     // A field no record has is located on every line; CSV takes a column.
-    let (ok, _, err) = import(dir.path(), "nokey", &file, &["--id-from", "nokey"]);
+    let (ok, _, err) = import(&env, "nokey", &file, &["--id-from", "nokey"]);
     assert!(!ok);
     assert!(err.contains("noids.jsonl:1: nokey"), "{err}");
-    let csv = write(
-        dir.path(),
-        "rows.csv",
-        "uid,label,delta.x\nu1,1,0.5\nu2,0,-1.0\n",
-    );
-    let (ok, _, err) = import(dir.path(), "csvuid", &csv, &["--id-from", "uid"]);
+    let csv = env.write("rows.csv", "uid,label,delta.x\nu1,1,0.5\nu2,0,-1.0\n");
+    let (ok, _, err) = import(&env, "csvuid", &csv, &["--id-from", "uid"]);
     assert!(ok, "{err}");
-    assert_eq!(ids(dir.path(), "csvuid"), ["u1", "u2"]);
-    let plain = write(dir.path(), "plain.csv", "label,delta.x\n1,0.5\n0,-1.0\n");
-    let (ok, _, err) = import(dir.path(), "csvline", &plain, &["--id-from", "line"]);
+    assert_eq!(ids(&env, "csvuid"), ["u1", "u2"]);
+    let plain = env.write("plain.csv", "label,delta.x\n1,0.5\n0,-1.0\n");
+    let (ok, _, err) = import(&env, "csvline", &plain, &["--id-from", "line"]);
     assert!(ok, "{err}");
-    assert_eq!(ids(dir.path(), "csvline"), ["line-2", "line-3"]);
-    let (ok, _, err) = import(dir.path(), "csvmissing", &csv, &["--id-from", "nothere"]);
+    assert_eq!(ids(&env, "csvline"), ["line-2", "line-3"]);
+    let (ok, _, err) = import(&env, "csvmissing", &csv, &["--id-from", "nothere"]);
     assert!(!ok);
     assert!(
         err.contains("--id-from: no column 'nothere' holds the ids"),
@@ -367,8 +296,7 @@ fn id_from_line_content_or_a_field() {
     );
 
     // Text pairs whose ids repeat (a list layout expanded by hand) import with --id-from content.
-    let pairs = write(
-        dir.path(),
+    let pairs = env.write(
         "repeat.jsonl",
         concat!(
             r#"{"id":"7","prompt":"Q","chosen":"A long answer.","rejected":"No."}"#,
@@ -377,18 +305,16 @@ fn id_from_line_content_or_a_field() {
             "\n"
         ),
     );
-    let (ok, _, err) = import(dir.path(), "repeat", &pairs, &[]);
+    let (ok, _, err) = import(&env, "repeat", &pairs, &[]);
     assert!(!ok && err.contains("duplicate id '7'"), "{err}");
-    let (ok, _, err) = import(dir.path(), "repeat", &pairs, &["--id-from", "content"]);
+    let (ok, _, err) = import(&env, "repeat", &pairs, &["--id-from", "content"]);
     assert!(ok, "{err}");
 }
 
 #[test]
 fn together_sharegpt_and_rated_layouts() {
-    let dir = store();
-    let together = write(
-        dir.path(),
-        "together.jsonl",
+    let env = Env::initialized();
+    let together = env.write("together.jsonl",
         concat!(
             r#"{"input":{"messages":[{"role":"user","content":"Q"}]},"preferred_output":[{"role":"assistant","content":"A long, careful answer."}],"non_preferred_output":[{"role":"assistant","content":"No."}]}"#,
             "\n",
@@ -396,13 +322,11 @@ fn together_sharegpt_and_rated_layouts() {
             "\n"
         ),
     );
-    let (ok, t, err) = import(dir.path(), "together", &together, &[]);
+    let (ok, t, err) = import(&env, "together", &together, &[]);
     assert!(ok, "{err}");
     assert!(err.contains("Together AI"), "{err}");
     // The same pairs in TRL conversational form have the same content, so the same digest.
-    let trl = write(
-        dir.path(),
-        "trl.jsonl",
+    let trl = env.write("trl.jsonl",
         concat!(
             r#"{"prompt":[{"role":"user","content":"Q"}],"chosen":[{"role":"assistant","content":"A long, careful answer."}],"rejected":[{"role":"assistant","content":"No."}]}"#,
             "\n",
@@ -410,13 +334,11 @@ fn together_sharegpt_and_rated_layouts() {
             "\n"
         ),
     );
-    let (ok, c, err) = import(dir.path(), "trl", &trl, &[]);
+    let (ok, c, err) = import(&env, "trl", &trl, &[]);
     assert!(ok, "{err}");
     assert_eq!(t["digest"], c["digest"]);
 
-    let sharegpt = write(
-        dir.path(),
-        "sharegpt.jsonl",
+    let sharegpt = env.write("sharegpt.jsonl",
         concat!(
             r#"{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"A long, careful answer."},"rejected":{"from":"gpt","value":"No."}}"#,
             "\n",
@@ -424,24 +346,20 @@ fn together_sharegpt_and_rated_layouts() {
             "\n"
         ),
     );
-    let (ok, g, err) = import(dir.path(), "sharegpt", &sharegpt, &[]);
+    let (ok, g, err) = import(&env, "sharegpt", &sharegpt, &[]);
     assert!(ok, "{err}");
     assert!(err.contains("ShareGPT ranking"), "{err}");
     assert_eq!(g["digest"], c["digest"]);
     // Problems are named with the line's own keys.
-    let bad = write(
-        dir.path(),
-        "badshare.jsonl",
+    let bad = env.write("badshare.jsonl",
         r#"{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":7},"rejected":{"from":"gpt","value":"No."}}"#,
     );
-    let (ok, _, err) = import(dir.path(), "badshare", &bad, &[]);
+    let (ok, _, err) = import(&env, "badshare", &bad, &[]);
     assert!(!ok);
     assert!(err.contains("badshare.jsonl:1: chosen.value"), "{err}");
 
     // Rated pairs: the higher rating is preferred, equal ratings are ties.
-    let rated = write(
-        dir.path(),
-        "rated.jsonl",
+    let rated = env.write("rated.jsonl",
         concat!(
             r#"{"prompt":"Q","chosen":"A long, careful answer.","rejected":"No.","chosen_rating":5,"rejected_rating":2}"#,
             "\n",
@@ -451,13 +369,13 @@ fn together_sharegpt_and_rated_layouts() {
             "\n"
         ),
     );
-    let (ok, _, err) = import(dir.path(), "rated", &rated, &[]);
+    let (ok, _, err) = import(&env, "rated", &rated, &[]);
     assert!(!ok);
     assert!(
         err.contains("rated.jsonl:2: label") && err.contains("--drop-ties"),
         "{err}"
     );
-    let (ok, v, err) = import(dir.path(), "rated", &rated, &["--drop-ties"]);
+    let (ok, v, err) = import(&env, "rated", &rated, &["--drop-ties"]);
     assert!(ok, "{err}");
     assert!(
         err.contains("rated (chosen and rejected with their ratings"),
@@ -465,13 +383,11 @@ fn together_sharegpt_and_rated_layouts() {
     );
     assert_eq!(v["rows"], 2);
     assert_eq!(v["dropped_ties"], 1);
-    assert_eq!(show(dir.path(), "rated")["label_balance"], 0.5);
-    let both = write(
-        dir.path(),
-        "both.jsonl",
+    assert_eq!(show(&env, "rated")["label_balance"], 0.5);
+    let both = env.write("both.jsonl",
         r#"{"prompt":"Q","chosen":"A","rejected":"B","label":1,"score_chosen":2,"score_rejected":1}"#,
     );
-    let (ok, _, err) = import(dir.path(), "both", &both, &[]);
+    let (ok, _, err) = import(&env, "both", &both, &[]);
     assert!(
         !ok && err.contains("give a label or ratings, not both"),
         "{err}"
@@ -480,11 +396,12 @@ fn together_sharegpt_and_rated_layouts() {
 
 #[test]
 fn trl_export_goes_straight_to_a_trainer_and_back() {
-    let dir = store();
+    let env = Env::initialized();
     let hh = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
-    let (ok, v, err) = import(dir.path(), "hh", &hh, &[]);
+    let (ok, v, err) = import(&env, "hh", &hh, &[]);
     assert!(ok, "{err}");
-    let out = overlap(dir.path())
+    let out = env
+        .cmd()
         .args(["dataset", "export", "hh", "--output", "trl-jsonl"])
         .output()
         .expect("export");
@@ -510,14 +427,13 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
             .starts_with("Human:")
     );
     // Re-imported, the TRL file is the same content: same texts, same features, same digest.
-    let file = write(dir.path(), "hh.trl.jsonl", &text);
-    let (ok, back, err) = import(dir.path(), "back", &file, &[]);
+    let file = env.write("hh.trl.jsonl", &text);
+    let (ok, back, err) = import(&env, "back", &file, &[]);
     assert!(ok, "{err}");
     assert_eq!(back["digest"], v["digest"]);
 
     // To a file: never over an existing one; one bucket with --bucket.
-    let pairs = write(
-        dir.path(),
+    let pairs = env.write(
         "b.jsonl",
         concat!(
             r#"{"prompt":"Q","chosen":"A","rejected":"B","bucket":"x"}"#,
@@ -526,10 +442,10 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
             "\n"
         ),
     );
-    let (ok, _, err) = import(dir.path(), "two", &pairs, &[]);
+    let (ok, _, err) = import(&env, "two", &pairs, &[]);
     assert!(ok, "{err}");
-    let target = dir.path().join("y.trl.jsonl");
-    overlap(dir.path())
+    let target = env.path("y.trl.jsonl");
+    env.cmd()
         .args(["dataset", "export", "two", "--bucket", "y", "--output"])
         .arg(&target)
         .assert()
@@ -539,7 +455,8 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
         y,
         "{\"prompt\":\"Q2\",\"chosen\":\"C\",\"rejected\":\"D\"}\n"
     );
-    let again = overlap(dir.path())
+    let again = env
+        .cmd()
         .args(["dataset", "export", "two", "--output"])
         .arg(&target)
         .output()
@@ -550,7 +467,8 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
         y,
         "left as it was"
     );
-    let missing = overlap(dir.path())
+    let missing = env
+        .cmd()
         .args([
             "dataset",
             "export",
@@ -569,14 +487,11 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
     );
 
     // Feature records have no texts to train on.
-    let records = write(
-        dir.path(),
-        "r.jsonl",
-        r#"{"id":"1","label":1,"delta":{"x":1.0}}"#,
-    );
-    let (ok, _, err) = import(dir.path(), "records", &records, &[]);
+    let records = env.write("r.jsonl", r#"{"id":"1","label":1,"delta":{"x":1.0}}"#);
+    let (ok, _, err) = import(&env, "records", &records, &[]);
     assert!(ok, "{err}");
-    let out = overlap(dir.path())
+    let out = env
+        .cmd()
         .args(["dataset", "export", "records", "--output", "trl-jsonl"])
         .output()
         .expect("export");
@@ -587,10 +502,8 @@ fn trl_export_goes_straight_to_a_trainer_and_back() {
 
 #[test]
 fn candidate_lists_expand_into_every_pair() {
-    let dir = store();
-    let file = write(
-        dir.path(),
-        "rmbench.jsonl",
+    let env = Env::initialized();
+    let file = env.write("rmbench.jsonl",
         concat!(
             r#"{"id":"q1","prompt":"Q","chosen":["Yes.","Yes, because it is.","**Yes**, because:\n- it is"],"rejected":["No.","No, it is not.","**No**:\n- it is not"],"domain":"chat"}"#,
             "\n",
@@ -598,11 +511,12 @@ fn candidate_lists_expand_into_every_pair() {
             "\n"
         ),
     );
-    let (ok, v, err) = import(dir.path(), "rm", &file, &["--bucket-field", "domain"]);
+    let (ok, v, err) = import(&env, "rm", &file, &["--bucket-field", "domain"]);
     assert!(ok, "{err}");
     assert!(err.contains("lists of candidates"), "{err}");
     assert_eq!(v["rows"], 10, "3 × 3 + 1 × 1");
-    let out = overlap(dir.path())
+    let out = env
+        .cmd()
         .args(["dataset", "export", "rm"])
         .output()
         .expect("export");
@@ -618,27 +532,26 @@ fn candidate_lists_expand_into_every_pair() {
     assert_eq!(rows[9]["id"], "q2-c0-r0");
     assert_eq!(rows[9]["bucket"], "safety");
     // A bad candidate is located on its line, with every expanded pair's problem counted once.
-    let bad = write(
-        dir.path(),
+    let bad = env.write(
         "bad.jsonl",
         r#"{"id":"q1","prompt":7,"chosen":["A"],"rejected":["B"]}"#,
     );
-    let (ok, _, err) = import(dir.path(), "bad", &bad, &[]);
+    let (ok, _, err) = import(&env, "bad", &bad, &[]);
     assert!(!ok);
     assert!(err.contains("bad.jsonl:1: prompt"), "{err}");
 }
 
 #[test]
 fn max_errors_stops_reading_early_and_writes_nothing() {
-    let dir = store();
+    let env = Env::initialized();
     let mut text = String::new();
     for i in 0..500 {
         text.push_str(&format!(
             "{{\"id\":\"{i}\",\"label\":3,\"delta\":{{\"x\":1.0}}}}\n"
         ));
     }
-    let file = write(dir.path(), "bad.jsonl", &text);
-    let (ok, _, err) = import(dir.path(), "bad", &file, &["--max-errors", "5"]);
+    let file = env.write("bad.jsonl", &text);
+    let (ok, _, err) = import(&env, "bad", &file, &["--max-errors", "5"]);
     assert!(!ok);
     assert!(err.contains("bad.jsonl:5: label"), "{err}");
     assert!(!err.contains("bad.jsonl:6:"), "{err}");
@@ -647,11 +560,12 @@ fn max_errors_stops_reading_early_and_writes_nothing() {
             && err.contains("import rejected: 5 problems found"),
         "{err}"
     );
-    assert_eq!(datasets(dir.path()), 0);
+    assert_eq!(datasets(&env), 0);
     // Without the limit every line is checked.
-    let (ok, _, err) = import(dir.path(), "bad", &file, &[]);
+    let (ok, _, err) = import(&env, "bad", &file, &[]);
     assert!(!ok && err.contains("500 problems found"), "{err}");
-    let out = overlap(dir.path())
+    let out = env
+        .cmd()
         .args(["dataset", "import", "bad"])
         .arg(&file)
         .args(["--max-errors", "0"])
@@ -661,17 +575,12 @@ fn max_errors_stops_reading_early_and_writes_nothing() {
 }
 
 fn sha256_file(path: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).expect("read");
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    overlap::model::digest::sha256_hex(&std::fs::read(path).expect("read"))
 }
 
 #[test]
 fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
-    let dir = store();
+    let env = Env::initialized();
     let mut text = String::new();
     for i in 0..10 {
         let line = match i {
@@ -691,14 +600,14 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
         text.push_str(&line);
         text.push('\n');
     }
-    let file = write(dir.path(), "pandalm.jsonl", &text);
-    let (ok, _, err) = import(dir.path(), "strict", &file, &[]);
+    let file = env.write("pandalm.jsonl", &text);
+    let (ok, _, err) = import(&env, "strict", &file, &[]);
     assert!(!ok && err.contains("3 problems found"), "{err}");
 
-    let rejects = dir.path().join("rejects.jsonl");
+    let rejects = env.path("rejects.jsonl");
     let rejects_arg = rejects.to_str().expect("utf-8");
     let (ok, v, err) = import(
-        dir.path(),
+        &env,
         "lenient",
         &file,
         &["--skip-invalid", "--rejects", rejects_arg],
@@ -723,10 +632,11 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
             .expect("message")
             .contains("invalid JSON")
     );
-    let s = show(dir.path(), "lenient");
+    let s = show(&env, "lenient");
     assert_eq!(s["rejected"], 3);
     assert_eq!(s["rejects_sha256"], sha256_file(&rejects));
-    let human = overlap(dir.path())
+    let human = env
+        .cmd()
         .args(["dataset", "show", "lenient"])
         .output()
         .expect("show");
@@ -734,20 +644,20 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
 
     // The rejects file is never written over; then nothing is imported either.
     let (ok, _, err) = import(
-        dir.path(),
+        &env,
         "again",
         &file,
         &["--skip-invalid", "--rejects", rejects_arg],
     );
     assert!(!ok && err.contains("already exists"), "{err}");
-    assert_eq!(datasets(dir.path()), 1);
+    assert_eq!(datasets(&env), 1);
     // --skip-invalid needs --rejects: nothing is left out silently.
-    let (ok, _, err) = import(dir.path(), "silent", &file, &["--skip-invalid"]);
+    let (ok, _, err) = import(&env, "silent", &file, &["--skip-invalid"]);
     assert!(!ok && err.contains("--rejects"), "{err}");
     // More rejected records than --max-errors stop the import, and leave no rejects file.
-    let capped = dir.path().join("capped.jsonl");
+    let capped = env.path("capped.jsonl");
     let (ok, _, err) = import(
-        dir.path(),
+        &env,
         "capped",
         &file,
         &[
@@ -761,10 +671,10 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
     assert!(!ok && err.contains("more than 2 records rejected"), "{err}");
     assert!(!capped.exists());
     // Problems of the file as a whole still stop it: a CSV header, every record rejected.
-    let header = write(dir.path(), "h.csv", "id,label,delta.x,oops\n1,1,0.5,x\n");
-    let hr = dir.path().join("h-rejects.jsonl");
+    let header = env.write("h.csv", "id,label,delta.x,oops\n1,1,0.5,x\n");
+    let hr = env.path("h-rejects.jsonl");
     let (ok, _, err) = import(
-        dir.path(),
+        &env,
         "header",
         &header,
         &["--skip-invalid", "--rejects", hr.to_str().expect("utf-8")],
@@ -774,10 +684,10 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
         "{err}"
     );
     assert!(!hr.exists());
-    let all_bad = write(dir.path(), "bad.jsonl", "{\"id\":\"1\"}\n");
-    let br = dir.path().join("b-rejects.jsonl");
+    let all_bad = env.write("bad.jsonl", "{\"id\":\"1\"}\n");
+    let br = env.path("b-rejects.jsonl");
     let (ok, _, err) = import(
-        dir.path(),
+        &env,
         "allbad",
         &all_bad,
         &["--skip-invalid", "--rejects", br.to_str().expect("utf-8")],
@@ -787,5 +697,5 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
         "{err}"
     );
     assert!(!br.exists());
-    assert_eq!(datasets(dir.path()), 1);
+    assert_eq!(datasets(&env), 1);
 }
