@@ -1,7 +1,7 @@
 //! `overlap dataset …`: import, list, show, diff and export immutable dataset versions.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use std::path::PathBuf;
 
@@ -34,8 +34,8 @@ pub enum InputArg {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
-    /// Import FILE (JSONL, CSV or text pairs; .gz read transparently; - for stdin) as the next
-    /// version of NAME.
+    /// Import FILE (JSONL, CSV or text pairs; .gz read transparently; - for stdin; Parquet: a
+    /// file, a folder of shards or a glob) as the next version of NAME.
     Import {
         name: String,
         file: String,
@@ -77,6 +77,10 @@ pub enum DatasetCommand {
         /// version) or the name of another field; by default the `id` field.
         #[arg(long, value_name = "line|content|FIELD")]
         id_from: Option<String>,
+        /// Parquet: the split to read from a folder or glob of shards that holds several
+        /// (`data/<split>-00000-of-00002.parquet`), e.g. `train`.
+        #[arg(long, value_name = "SPLIT")]
+        split: Option<String>,
         /// Stop reading after N problems (a file that is wrong throughout fails fast; nothing is
         /// written either way).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -111,12 +115,12 @@ pub enum DatasetCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Write a version as JSONL or CSV; re-importing it reproduces the digest.
+    /// Write a version as JSONL, CSV or Parquet; re-importing it reproduces the digest.
     Export {
         dataset: String,
-        /// `jsonl` or `csv` (comparison records, to stdout), `trl-jsonl` (prompt/chosen/rejected
-        /// for a DPO or reward trainer, to stdout), or a new file ending in .jsonl, .csv or
-        /// .trl.jsonl.
+        /// `jsonl`, `csv` or `parquet` (comparison records, to stdout), `trl-jsonl` or
+        /// `trl-parquet` (prompt/chosen/rejected for a DPO or reward trainer, to stdout), or a new
+        /// file ending in .jsonl, .csv, .parquet, .trl.jsonl or .trl.parquet.
         #[arg(long, default_value = "jsonl")]
         output: String,
         /// Only this bucket's comparisons.
@@ -194,6 +198,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             group_field,
             id_from,
             max_errors,
+            split,
             skip_invalid: _,
             rejects,
             format,
@@ -203,7 +208,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 Some(InputArg::Jsonl) => InputFormat::Jsonl,
                 Some(InputArg::Csv) => InputFormat::Csv,
                 Some(InputArg::Pairs) => InputFormat::Pairs,
-                None => match ingest::detect(&file)? {
+                None => match ingest::detect(&file, split.as_deref())? {
                     // Said when the first record overrules the file name (pairs in a .jsonl or
                     // .csv); records in the format their name says need no note.
                     Some(detected) if Some(detected.format) == ingest::infer_format(&file) => {
@@ -218,6 +223,9 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                         );
                         detected.format
                     }
+                    None if ingest::names_parquet(&file) => bail!(
+                        "cannot tell the layout of the Parquet rows in '{file}' from the first one: pass --input jsonl (comparison records) or --input pairs"
+                    ),
                     None => ingest::infer_format(&file).ok_or_else(|| {
                         anyhow!("cannot tell the format of '{file}' from its name: pass --input jsonl|csv|pairs")
                     })?,
@@ -247,6 +255,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     other => other.map(ingest::IdSource::parse),
                 },
                 max_errors,
+                split,
             };
             let mut session = ctx.session()?;
             let request = ImportRequest {
@@ -491,13 +500,27 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 "jsonl" => (ExportKind::Jsonl, None),
                 "csv" => (ExportKind::Csv, None),
                 "trl-jsonl" => (ExportKind::Trl, None),
+                "parquet" => (ExportKind::Parquet, None),
+                "trl-parquet" => (ExportKind::TrlParquet, None),
                 p if p.ends_with(".trl.jsonl") => (ExportKind::Trl, Some(p)),
                 p if p.ends_with(".jsonl") => (ExportKind::Jsonl, Some(p)),
                 p if p.ends_with(".csv") => (ExportKind::Csv, Some(p)),
+                p if p.ends_with(".trl.parquet") => (ExportKind::TrlParquet, Some(p)),
+                p if p.ends_with(".parquet") => (ExportKind::Parquet, Some(p)),
                 p => bail!(
-                    "--output takes jsonl, csv, trl-jsonl, or a file path ending in .jsonl, .csv or .trl.jsonl; found '{p}'"
+                    "--output takes jsonl, csv, trl-jsonl, parquet, trl-parquet, or a file path ending in .jsonl, .csv, .trl.jsonl, .parquet or .trl.parquet; found '{p}'"
                 ),
             };
+            let parquet = matches!(kind, ExportKind::Parquet | ExportKind::TrlParquet);
+            if parquet && !cfg!(feature = "parquet") {
+                bail!(
+                    "this build of overlap writes no Parquet: build it with `--features parquet`, or export jsonl"
+                );
+            }
+            if parquet && path.is_none() && std::io::stdout().is_terminal() {
+                bail!("Parquet is binary: name a file (--output FILE.parquet) or redirect stdout");
+            }
+            let trl = matches!(kind, ExportKind::Trl | ExportKind::TrlParquet);
             if let Some(b) = &bucket {
                 let buckets = store.version_buckets(&info)?;
                 if !buckets.contains(b) {
@@ -509,19 +532,19 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                     );
                 }
             }
-            if kind == ExportKind::Trl && !store.version_shape(&info)?.texts {
+            if trl && !store.version_shape(&info)?.texts {
                 bail!(
                     "{} holds no response texts (it was imported as feature records): a TRL export needs them",
                     info.label()
                 );
             }
-            let sink: Box<dyn Write> = match path {
+            let sink: Box<dyn Write + Send> = match path {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create_new(p).with_context(|| {
                         format!("cannot create {p} (an export never replaces a file)")
                     })?,
                 )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
             let written = export(&store, &info, kind, bucket.as_deref(), sink);
             let written = match (written, path) {
@@ -536,7 +559,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             if let Some(p) = path {
                 eprintln!("wrote {written} rows of {} to {p}", info.label());
             }
-            if bucket.is_some() || kind == ExportKind::Trl {
+            if bucket.is_some() || trl {
                 return Ok(Outcome::Success);
             }
             if info.schema.scale_source != overlap::model::ScaleSource::Rms || info.version > 1 {
@@ -559,6 +582,50 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
     }
 }
 
+/// Writes the comparisons of `info` as Parquet: comparison records, or TRL records (`trl`).
+#[cfg(feature = "parquet")]
+fn export_parquet(
+    store: &Store,
+    info: &VersionInfo,
+    trl: bool,
+    bucket: Option<&str>,
+    sink: Box<dyn Write + Send>,
+) -> Result<u64> {
+    use overlap::ingest::export_parquet::{ParquetExporter, ParquetKind};
+    let shape = store.version_shape(info)?;
+    let kind = match (trl, shape.sides, shape.delta) {
+        (true, _, _) => ParquetKind::Trl,
+        (false, true, true) => bail!(
+            "{} mixes per-side and delta records: export it as jsonl",
+            info.label()
+        ),
+        (false, _, true) => ParquetKind::Delta,
+        (false, _, false) => ParquetKind::Sides,
+    };
+    let mut out = ParquetExporter::new(sink, &info.schema, kind)?;
+    let mut written = 0u64;
+    store.for_each_comparison::<anyhow::Error>(info, |c| {
+        if bucket.is_none_or(|b| c.bucket == b) {
+            out.write(c)?;
+            written += 1;
+        }
+        Ok(())
+    })?;
+    out.finish()?.flush()?;
+    Ok(written)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn export_parquet(
+    _: &Store,
+    _: &VersionInfo,
+    _: bool,
+    _: Option<&str>,
+    _: Box<dyn Write + Send>,
+) -> Result<u64> {
+    bail!("this build of overlap writes no Parquet")
+}
+
 /// What `dataset export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExportKind {
@@ -568,6 +635,10 @@ enum ExportKind {
     Csv,
     /// TRL preference records (prompt, chosen, rejected).
     Trl,
+    /// Comparison records as Parquet (nested like the JSONL records).
+    Parquet,
+    /// TRL preference records as Parquet.
+    TrlParquet,
 }
 
 /// Writes the comparisons of `info` (only `bucket`'s when given) as `kind`; returns the rows
@@ -577,7 +648,7 @@ fn export(
     info: &VersionInfo,
     kind: ExportKind,
     bucket: Option<&str>,
-    mut sink: Box<dyn Write>,
+    mut sink: Box<dyn Write + Send>,
 ) -> Result<u64> {
     let wanted = |c: &overlap::model::Comparison| bucket.is_none_or(|b| c.bucket == b);
     let mut written = 0u64;
@@ -621,6 +692,9 @@ fn export(
                 Ok(())
             })?;
             csv.finish()?;
+        }
+        ExportKind::Parquet | ExportKind::TrlParquet => {
+            written = export_parquet(store, info, kind == ExportKind::TrlParquet, bucket, sink)?;
         }
     }
     Ok(written)

@@ -417,7 +417,7 @@ fn export_round_trip_reproduces_the_digest() {
     assert_eq!(env.read("file.csv"), csv);
     assert_eq!(env.read("file.jsonl"), jsonl);
 
-    env.run(&["dataset", "export", "d", "--output", "parquet"])
+    env.run(&["dataset", "export", "d", "--output", "feather"])
         .expect_code(2)
         .stderr_has(&["--output"]);
 }

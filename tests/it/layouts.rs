@@ -699,3 +699,13 @@ fn skip_invalid_imports_the_valid_records_and_lists_the_rest() {
     assert!(!br.exists());
     assert_eq!(datasets(&env), 1);
 }
+
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn a_build_without_parquet_says_how_to_get_it() {
+    let env = Env::initialized();
+    let file = env.write("pairs.parquet", "PAR1");
+    env.run(&["dataset", "import", "p", file.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has(&["reads no Parquet", "--features parquet"]);
+}

@@ -29,6 +29,8 @@ mod gate_cli;
 mod human_output;
 mod import;
 mod layouts;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod plan;
 mod policy_diagnostics;
 mod policy_fuzz;

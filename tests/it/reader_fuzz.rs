@@ -29,7 +29,7 @@ fn import_bytes(bytes: Vec<u8>, format: InputFormat) {
         &mut store,
         "fuzz",
         "fuzz.input",
-        input,
+        ingest::Input::Stream(input),
         &opts,
         &HashMap::new(),
         &META,
@@ -194,8 +194,44 @@ proptest! {
         if let Ok(input) = ingest::open_input(path.to_str().expect("utf-8 path")) {
             let mut store = Store::in_memory().expect("store");
             let opts = ImportOptions::new(InputFormat::Jsonl);
-            let r = ingest::import(&mut store, "gz", "in.jsonl.gz", input, &opts, &HashMap::new(), &META, None, &|_| {});
+            let r = ingest::import(&mut store, "gz", "in.jsonl.gz", ingest::Input::Stream(input), &opts, &HashMap::new(), &META, None, &|_| {});
             if r.is_err() {
+                prop_assert!(store.datasets().expect("list").is_empty());
+            }
+        }
+    }
+
+    /// Damaged Parquet files (a byte flipped, the end cut): detection and both readers give
+    /// errors, never panics (the import's parser thread would turn one into "panicked").
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn damaged_parquet_never_panics(
+        which in 0usize..2,
+        cut in 0usize..64,
+        flip in any::<prop::sample::Index>(),
+        byte in 1u8..,
+    ) {
+        let fixture = ["records.parquet", "hf/data/train-00000-of-00002.parquet"][which];
+        let original = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parquet").join(fixture),
+        )
+        .expect("read the fixture");
+        let mut bytes = original.clone();
+        let at = flip.index(bytes.len());
+        bytes[at] ^= byte;
+        bytes.truncate(bytes.len().saturating_sub(cut));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("in.parquet");
+        std::fs::write(&path, &bytes).expect("write");
+        let path = path.to_str().expect("utf-8 path");
+        let _ = ingest::detect(path, None);
+        for format in [InputFormat::Jsonl, InputFormat::Pairs] {
+            let Ok(input) = ingest::Input::open(path, None) else { continue };
+            let mut store = Store::in_memory().expect("store");
+            let opts = ImportOptions::new(format);
+            let r = ingest::import(&mut store, "pq", path, input, &opts, &HashMap::new(), &META, None, &|_| {});
+            if let Err(e) = r {
+                prop_assert!(!e.to_string().contains("panicked"), "{e}");
                 prop_assert!(store.datasets().expect("list").is_empty());
             }
         }

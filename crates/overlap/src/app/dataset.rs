@@ -42,7 +42,7 @@ pub fn import(
 ) -> Result<ImportReport, AppError> {
     let (store, stamp) = session.parts();
     let known = intervention_states(store)?;
-    let reader = ingest::open_input(req.file)?;
+    let reader = ingest::Input::open(req.file, req.options.split.as_deref())?;
     let now = stamp.now();
     let meta = NewVersion {
         note: req.note,

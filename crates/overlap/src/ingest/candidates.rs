@@ -11,7 +11,7 @@ use std::io::{BufRead, Cursor, Read};
 
 use super::record::{RawLabel, RawRecord};
 use super::{
-    ImportError, InputFormat, InterventionState, Problems, Validator, check_schema_match,
+    ImportError, Input, InputFormat, InterventionState, Problems, Validator, check_schema_match,
     csv_input, jsonl, pairs,
 };
 use crate::model::{Comparison, FeatureSchema};
@@ -38,7 +38,7 @@ pub fn read_candidates(
             Ok(())
         };
     match format {
-        InputFormat::Jsonl => jsonl::read(input, &mut v, &mut emit)?,
+        InputFormat::Jsonl => jsonl::read(Input::Stream(input), &mut v, &mut emit)?,
         InputFormat::Csv => {
             csv_input::read(with_label_column(file_label, input)?, &mut v, &mut emit)?
         }
@@ -48,7 +48,6 @@ pub fn read_candidates(
                 bucket_named: false,
                 group_named: false,
             };
-            let syntax = pairs::PairSyntax::of(file_label);
             // Candidates are featurized by the version's own map; a version whose features do not
             // come from a built-in map gets the default, and `check_schema_match` says why not.
             let map = schema
@@ -56,7 +55,7 @@ pub fn read_candidates(
                 .as_deref()
                 .and_then(|name| FeatureMap::from_name(name).ok())
                 .unwrap_or_default();
-            pairs::read(input, syntax, &fields, map, &mut v, &mut emit)?
+            pairs::read(Input::Stream(input), &fields, map, &mut v, &mut emit)?
         }
     }
     check_schema_match(&mut v, schema);

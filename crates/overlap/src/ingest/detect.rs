@@ -29,7 +29,10 @@ pub struct Detected {
 
 /// The layout of the file at `path`: `None` for standard input and pipes, for a name that is neither JSONL
 /// nor CSV, and for a first record that fits no layout (the import then reports its problems).
-pub fn detect(path: &str) -> Result<Option<Detected>, ImportError> {
+pub fn detect(path: &str, split: Option<&str>) -> Result<Option<Detected>, ImportError> {
+    if super::shards::names_parquet(path) {
+        return detect_parquet(path, split);
+    }
     // Only a regular file can be read twice: a pipe's first record would be consumed here.
     if path == "-" || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return Ok(None);
@@ -52,6 +55,25 @@ pub fn detect(path: &str) -> Result<Option<Detected>, ImportError> {
             _ => None,
         },
     })
+}
+
+/// Parquet rows are records or pairs, told from the first row of the first shard.
+#[cfg(feature = "parquet")]
+fn detect_parquet(path: &str, split: Option<&str>) -> Result<Option<Detected>, ImportError> {
+    let shards = super::shards::shards(path, split)?;
+    let Some(first) = super::parquet_input::first_row(&shards[0])? else {
+        return Ok(None);
+    };
+    Ok(classify_object(&first).map(|d| Detected {
+        evidence: "its first row",
+        ..d
+    }))
+}
+
+/// Without Parquet support the import itself says so.
+#[cfg(not(feature = "parquet"))]
+fn detect_parquet(_: &str, _: Option<&str>) -> Result<Option<Detected>, ImportError> {
+    Ok(None)
 }
 
 /// The first non-blank line (without a byte-order mark), read up to the import's line cap.

@@ -16,21 +16,27 @@ fn features_object(schema: &FeatureSchema, values: &[f64]) -> Value {
 }
 
 /// One comparison as a TRL preference record (`prompt`, `chosen`, `rejected`: the standard
-/// explicit-prompt form a DPO or reward trainer reads), the preferred response first. An empty
-/// text is stored as absent, so an absent side is an empty response; `None` when the comparison
-/// carries no text at all (a feature record).
+/// explicit-prompt form a DPO or reward trainer reads), the preferred response first. `None` when
+/// the comparison carries no text at all (a feature record).
 pub fn trl_record(c: &Comparison) -> Option<Value> {
+    let (prompt, chosen, rejected) = trl_texts(c)?;
+    Some(json!({
+        "prompt": prompt,
+        "chosen": chosen,
+        "rejected": rejected,
+    }))
+}
+
+/// A comparison's prompt, preferred and other response (every TRL export's content). An empty
+/// text is stored as absent, so an absent side is an empty response; `None` for a feature record.
+pub fn trl_texts(c: &Comparison) -> Option<(String, String, String)> {
     if c.a_text.is_none() && c.b_text.is_none() && c.prompt.is_none() {
         return None;
     }
     let text = |t: &Option<String>| t.clone().unwrap_or_default();
     let (a, b) = (text(&c.a_text), text(&c.b_text));
     let (chosen, rejected) = if c.label == 1 { (a, b) } else { (b, a) };
-    Some(json!({
-        "prompt": text(&c.prompt),
-        "chosen": chosen,
-        "rejected": rejected,
-    }))
+    Some((text(&c.prompt), chosen, rejected))
 }
 
 /// One comparison as a JSON Lines record (DESIGN §3 field order).

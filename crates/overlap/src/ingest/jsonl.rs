@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::record::{RawFeatures, RawLabel, RawRecord};
-use super::{ImportError, Validator};
+use super::{ImportError, Input, Validator};
 
 const TOP_FIELDS: &[&str] = &[
     "id",
@@ -24,13 +24,19 @@ const SIDE_FIELDS: &[&str] = &["intervention", "features", "text"];
 
 /// Reads every line, handing parsed records to `emit`; syntax and shape problems go to `v`.
 pub(crate) fn read<'a>(
-    input: Box<dyn BufRead + Send>,
+    input: Input,
     v: &mut Validator<'a>,
     emit: &mut dyn FnMut(&mut Validator<'a>, u64, RawRecord) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    for_each_object(input, v, |v, line, obj| match parse_record(v, line, &obj) {
-        Some(raw) => emit(v, line, raw),
-        None => Ok(()),
+    #[cfg(feature = "parquet")]
+    if let Input::Parquet(shards) = &input {
+        return super::parquet_input::read_records(shards, v, parse_record, emit);
+    }
+    super::for_each_object(input, false, v, |v, line, obj| {
+        match parse_record(v, line, &obj) {
+            Some(raw) => emit(v, line, raw),
+            None => Ok(()),
+        }
     })
 }
 

@@ -12,11 +12,16 @@ mod candidates;
 mod csv_input;
 mod detect;
 pub mod export;
+#[cfg(feature = "parquet")]
+pub mod export_parquet;
 mod jsonl;
 mod pairs;
+#[cfg(feature = "parquet")]
+mod parquet_input;
 mod problems;
 mod record;
 mod rejects;
+mod shards;
 pub(crate) mod strict_json;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,6 +37,7 @@ pub use candidates::read_candidates;
 pub use detect::{Detected, detect};
 pub use problems::{Problem, Problems};
 pub use record::{RawFeatures, RawRecord};
+pub use shards::names_parquet;
 
 use crate::model::VersionInfo;
 use crate::model::digest::{ContentHasher, hex, row_fingerprint};
@@ -97,6 +103,8 @@ pub struct ImportOptions {
     pub id_from: Option<IdSource>,
     /// Stop reading after this many problems (`None`: read the whole input).
     pub max_errors: Option<u64>,
+    /// Parquet shards: the split to read (`data/<split>-*.parquet`) when a folder holds several.
+    pub split: Option<String>,
 }
 
 impl ImportOptions {
@@ -114,6 +122,7 @@ impl ImportOptions {
             group_field: None,
             id_from: None,
             max_errors: None,
+            split: None,
         }
     }
 }
@@ -167,6 +176,10 @@ pub enum ImportError {
     // not print it twice.
     #[error("cannot read {file}: {cause}")]
     Io { file: String, cause: std::io::Error },
+    /// A file that is there but cannot be read as what it names (a damaged Parquet file, a
+    /// folder of shards without the split asked for, Parquet in a build without it).
+    #[error("cannot read {file}: {message}")]
+    Unreadable { file: String, message: String },
 }
 
 /// Result of a successful import call.
@@ -179,6 +192,70 @@ pub struct ImportReport {
     pub rejected: u64,
     /// What the import ignored and a person should know (each once), for the front end to show.
     pub warnings: Vec<String>,
+}
+
+/// What an import reads: a byte stream (JSON lines or CSV, gzip undone), or Parquet shards.
+pub enum Input {
+    Stream(Box<dyn BufRead + Send>),
+    /// The shards in the order their rows are read.
+    Parquet(Vec<std::path::PathBuf>),
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Stream(_) => f.write_str("Input::Stream"),
+            Input::Parquet(shards) => f.debug_tuple("Input::Parquet").field(shards).finish(),
+        }
+    }
+}
+
+impl Input {
+    /// Opens `path`: a `.parquet` file, a folder of shards or a glob is Parquet (`split` picks
+    /// one split of a folder or glob); anything else is a stream ([`open_input`]).
+    pub fn open(path: &str, split: Option<&str>) -> Result<Input, ImportError> {
+        if shards::names_parquet(path) {
+            if !cfg!(feature = "parquet") {
+                return Err(ImportError::Unreadable {
+                    file: path.to_string(),
+                    message: "this build of overlap reads no Parquet: build it with `--features parquet`, or convert the file to JSON lines".into(),
+                });
+            }
+            return Ok(Input::Parquet(shards::shards(path, split)?));
+        }
+        if split.is_some() {
+            return Err(ImportError::Unreadable {
+                file: path.to_string(),
+                message: "--split picks a split among Parquet shards (a folder or a glob)".into(),
+            });
+        }
+        Ok(Input::Stream(open_input(path)?))
+    }
+}
+
+/// Hands every record of `input` to `f` as the JSON object a JSONL line would be: JSON lines,
+/// CSV columns named like its keys (`csv`), or Parquet rows.
+fn for_each_object<'a>(
+    input: Input,
+    csv: bool,
+    v: &mut Validator<'a>,
+    f: impl FnMut(
+        &mut Validator<'a>,
+        u64,
+        serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    match input {
+        Input::Stream(s) if csv => csv_input::for_each_object(s, v, f),
+        Input::Stream(s) => jsonl::for_each_object(s, v, f),
+        #[cfg(feature = "parquet")]
+        Input::Parquet(shards) => parquet_input::for_each_object(&shards, v, f),
+        #[cfg(not(feature = "parquet"))]
+        Input::Parquet(_) => Err(ImportError::Unreadable {
+            file: v.file.clone(),
+            message: "this build of overlap reads no Parquet".into(),
+        }),
+    }
 }
 
 /// Opens a file (or `-` for stdin) for reading, decompressing gzip when the bytes say so.
@@ -935,7 +1012,7 @@ pub fn import(
     store: &mut Store,
     name: &str,
     file_label: &str,
-    input: Box<dyn BufRead + Send>,
+    input: Input,
     opts: &ImportOptions,
     interventions: &HashMap<String, InterventionState>,
     meta: &NewVersion<'_>,
@@ -1019,7 +1096,7 @@ const PIPELINE_DEPTH: usize = 8;
 /// seen (after the first problem, rows are only validated: the import will roll back anyway).
 fn parse_into(
     v: &mut Validator<'_>,
-    input: Box<dyn BufRead + Send>,
+    input: Input,
     opts: &ImportOptions,
     tx: &std::sync::mpsc::SyncSender<Vec<Comparison>>,
 ) -> Result<(), ImportError> {
@@ -1041,7 +1118,14 @@ fn parse_into(
     };
     match opts.format {
         InputFormat::Jsonl => jsonl::read(input, v, &mut emit)?,
-        InputFormat::Csv => csv_input::read(input, v, &mut emit)?,
+        InputFormat::Csv => match input {
+            Input::Stream(s) => csv_input::read(s, v, &mut emit)?,
+            Input::Parquet(_) => v.problem(
+                0,
+                None,
+                "Parquet rows are records or text pairs, not CSV: pass --input jsonl or --input pairs",
+            ),
+        },
         InputFormat::Pairs => {
             let fields = pairs::PairFields {
                 options: crate::textmap::PairOptions {
@@ -1053,8 +1137,7 @@ fn parse_into(
                 bucket_named: opts.bucket_field.is_some(),
                 group_named: opts.group_field.is_some(),
             };
-            let syntax = pairs::PairSyntax::of(&v.file);
-            pairs::read(input, syntax, &fields, opts.feature_map, v, &mut emit)?
+            pairs::read(input, &fields, opts.feature_map, v, &mut emit)?
         }
     }
     if !batch.is_empty() && v.problems.is_empty() {

@@ -3,13 +3,12 @@
 //! line's own per-side features (`chosen_features`/`rejected_features`, `a_features`/`b_features`).
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::record::{RawFeatures, RawLabel, RawRecord};
-use super::{ImportError, Validator, csv_input, jsonl};
+use super::{ImportError, Input, Validator};
 use crate::textmap::{FeatureMap, PairOptions, parse_pair};
 
 /// How the pairs are written: one JSON object per line, or CSV columns named like its keys.
@@ -132,8 +131,7 @@ impl KeyUse {
 }
 
 pub(crate) fn read<'a>(
-    input: Box<dyn BufRead + Send>,
-    syntax: PairSyntax,
+    input: Input,
     fields: &PairFields,
     map: FeatureMap,
     v: &mut Validator<'a>,
@@ -267,10 +265,8 @@ pub(crate) fn read<'a>(
             }
         }
     };
-    match syntax {
-        PairSyntax::Jsonl => jsonl::for_each_object(input, v, handle)?,
-        PairSyntax::Csv => csv_input::for_each_object(input, v, handle)?,
-    }
+    let csv = PairSyntax::of(&v.file) == PairSyntax::Csv;
+    super::for_each_object(input, csv, v, handle)?;
     keys.report(fields, v);
     Ok(())
 }
