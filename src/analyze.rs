@@ -18,6 +18,9 @@ pub enum FitArg {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    overlap analyze hh\n  \
+    overlap analyze hh@1 --scope log_chars,refusal,hedging --format json")]
 pub struct AnalyzeArgs {
     /// NAME or NAME@V.
     pub dataset: String,

@@ -36,8 +36,14 @@ pub enum InputArg {
 pub enum DatasetCommand {
     /// Import FILE (JSONL, CSV or text pairs; .gz read transparently; - for stdin; Parquet: a
     /// file, a folder of shards or a glob) as the next version of NAME.
+    #[command(after_help = "Examples:\n  \
+        overlap dataset import hh tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz\n  \
+        overlap dataset import uf ~/datasets/ultrafeedback_binarized/data --split train_prefs --bucket-field source\n  \
+        overlap dataset import pandalm pandalm.jsonl --skip-invalid --rejects pandalm.rejects.jsonl")]
     Import {
+        /// The dataset: the import becomes its next version (created at version 1).
         name: String,
+        /// The file to read (`-` for standard input; a folder or glob of Parquet shards).
         file: String,
         /// Input format; inferred from the extension when absent.
         #[arg(long, value_enum)]
@@ -49,6 +55,7 @@ pub enum DatasetCommand {
         /// Drop (and count) ties instead of rejecting them.
         #[arg(long)]
         drop_ties: bool,
+        /// A note kept with the version (e.g. where the data came from).
         #[arg(long)]
         note: Option<String>,
         /// Text pairs: the built-in feature map, `text-v2` (the default) or `text-v1` (see
@@ -116,6 +123,10 @@ pub enum DatasetCommand {
         format: Format,
     },
     /// Write a version as JSONL, CSV or Parquet; re-importing it reproduces the digest.
+    #[command(after_help = "Examples:\n  \
+        overlap dataset export hh@1 > hh.jsonl\n  \
+        overlap dataset export hh --output gated.trl.parquet\n  \
+        overlap dataset export demo@2 --bucket self-harm --output csv | head -3")]
     Export {
         dataset: String,
         /// `jsonl`, `csv` or `parquet` (comparison records, to stdout), `trl-jsonl` or
@@ -272,11 +283,7 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             let report = match report {
                 Ok(r) => r,
                 Err(AppError::Import(ImportError::Invalid(problems))) => {
-                    bail!(
-                        "{problems}\nimport rejected: {} problem{} found; nothing was written",
-                        problems.total,
-                        if problems.total == 1 { "" } else { "s" }
-                    )
+                    return Err(crate::errors::RejectedImport(problems).into());
                 }
                 Err(e) => return Err(e.into()),
             };

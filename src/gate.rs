@@ -49,7 +49,14 @@ pub enum FailOn {
 }
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  \
+        overlap gate hh --policy policies/text-release-gate.yaml\n  \
+        overlap gate demo@2 --policy policies/release-gate.yaml --format junit > gate.xml\n  \
+        overlap gate history demo"
+)]
 pub struct GateArgs {
     #[command(subcommand)]
     pub command: Option<GateSubcommand>,

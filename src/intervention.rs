@@ -28,19 +28,26 @@ pub enum InterventionCommand {
     },
     /// Retire an intervention: new imports can no longer reference it.
     Retire {
+        /// The intervention to retire.
         name: String,
+        /// Why it is retired (recorded in the registry history).
         #[arg(long)]
         reason: String,
     },
     /// Record an acceptance observation: how often the edit produced a valid output.
     Acceptance {
+        /// The intervention observed.
         name: String,
+        /// The risk bucket the attempts were made in.
         #[arg(long)]
         bucket: String,
+        /// Edit attempts made.
         #[arg(long)]
         attempts: u64,
+        /// Attempts whose output was valid (at most --attempts).
         #[arg(long)]
         accepted: u64,
+        /// A note kept with the observation (e.g. the run or reviewer).
         #[arg(long)]
         note: Option<String>,
     },
@@ -74,8 +81,10 @@ pub struct SpecArgs {
     /// A feature it may also move (repeatable).
     #[arg(long = "confound")]
     confounds: Vec<String>,
+    /// Who answers for the intervention (a person or team).
     #[arg(long)]
     owner: Option<String>,
+    /// What the edit does, in a sentence.
     #[arg(long)]
     description: Option<String>,
 }

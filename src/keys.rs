@@ -15,7 +15,8 @@ use overlap::report::signing;
 pub enum KeyCommand {
     /// Make an Ed25519 key pair: PREFIX.key (secret, mode 0600, never printed) and PREFIX.pub.
     Generate {
-        #[arg(long)]
+        /// The key files' path without suffix: PREFIX.key (secret, mode 0600) and PREFIX.pub.
+        #[arg(long, value_name = "PREFIX")]
         output: PathBuf,
         /// Overwrite existing key files.
         #[arg(long)]

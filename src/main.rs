@@ -11,6 +11,7 @@ mod dataset;
 mod demo;
 mod design;
 mod design_next;
+mod errors;
 mod gate;
 mod intervention;
 mod keys;
@@ -33,7 +34,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use overlap::app::{PolicyErrors, Session, Stamp};
+use overlap::app::{Session, Stamp};
 use overlap::storage::Store;
 
 /// What a command concluded, when it ran to completion.
@@ -51,7 +52,11 @@ pub enum Outcome {
     version,
     about = "Governance for preference-learning data: overlap analysis, SLO gates, intervention design and signed reports",
     long_about = None,
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        overlap demo\n  \
+        overlap dataset import hh tests/data/hh-rlhf/hh-rlhf-harmless-test.jsonl.gz && overlap analyze hh\n  \
+        overlap gate hh --policy policies/text-release-gate.yaml --format github"
 )]
 pub struct Cli {
     /// The SQLite database file.
@@ -109,20 +114,40 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Build a complete example from the embedded default and print what to run next.
     Demo(demo::DemoArgs),
+    /// Print a shell completion script (e.g. `overlap completions bash > ~/.local/share/bash-completion/completions/overlap`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages: `overlap.1` to stdout, or one page per command into DIR.
+    Man {
+        /// A folder (created if missing) for overlap.1, overlap-dataset.1, overlap-dataset-import.1, ….
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let json = errors::wants_json(&args);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            eprintln!("{}", errors::usage_json(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let code = exit_code(run(cli));
+    let code = exit_code(run(cli), json);
     report_peak_memory();
     code
 }
@@ -185,32 +210,32 @@ fn report_peak_memory() {
     }
 }
 
-/// The single place where results become exit codes.
-pub fn exit_code(result: Result<Outcome>) -> ExitCode {
+/// The single place where results become exit codes (and errors are printed: as text, or as
+/// one JSON object under `--format json`).
+pub fn exit_code(result: Result<Outcome>, json: bool) -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(1),
         Err(e) if is_closed_stdout(&e) => ExitCode::from(CLOSED_STDOUT),
+        Err(e) if json => {
+            eprintln!("{}", errors::error_json(&e));
+            ExitCode::from(2)
+        }
         Err(e) => {
-            // A policy with errors: its warnings first, as their own lines, then the errors.
-            if let Some(p) = policy_errors(&e) {
-                for w in p.diagnostics.iter().filter(|d| !d.is_error()) {
-                    eprintln!("{w}");
+            match errors::policy_errors(&e) {
+                // A policy with errors: its warnings, then its errors, each already carrying its
+                // own `warning[…]`/`error[…]` prefix, then one summary line.
+                Some(p) => {
+                    for d in p.diagnostics.iter().filter(|d| !d.is_error()) {
+                        eprintln!("{d}");
+                    }
+                    eprintln!("{p}");
                 }
+                None => eprintln!("error: {e:#}"),
             }
-            eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
-}
-
-fn policy_errors(e: &anyhow::Error) -> Option<&PolicyErrors> {
-    e.chain().find_map(
-        |cause| match cause.downcast_ref::<overlap::app::AppError>() {
-            Some(overlap::app::AppError::Policy(p)) => Some(p),
-            _ => cause.downcast_ref::<PolicyErrors>(),
-        },
-    )
 }
 
 /// Context shared by commands: where the database is, who acts and when the command started.
@@ -259,11 +284,34 @@ fn parse_wait(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("expected a non-negative number of seconds, got '{s}'"))
 }
 
+/// The OS user: `$USER` (or `LOGNAME`, `USERNAME`), else the account name of the process's uid
+/// (containers often run as root with no `$USER`), else `uid-N`; "unknown" only where neither the
+/// environment nor `/proc` says.
 fn default_actor() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(account_of_uid)
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The name `/etc/passwd` gives the real uid of this process (from `/proc/self/status`).
+fn account_of_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        (fields.next()? == uid && !name.is_empty()).then(|| name.to_string())
+    });
+    Some(name.unwrap_or_else(|| format!("uid-{uid}")))
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -310,6 +358,35 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(cmd) => report::run(&ctx, cmd),
         Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            // Rendered into memory first: clap_complete panics when its writer fails (a closed
+            // pipe), while a failed write here ends the command like any other closed stdout.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "overlap", &mut script);
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, &script)?;
+            std::io::Write::flush(&mut out)?;
+            Ok(Outcome::Success)
+        }
+        Command::Man { output } => {
+            use clap::CommandFactory;
+            match output {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+                    clap_mangen::generate_to(Cli::command(), &dir)
+                        .map_err(|e| anyhow::anyhow!("cannot write into {}: {e}", dir.display()))?;
+                    eprintln!("wrote the manual pages into {}", dir.display());
+                }
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+                    std::io::Write::flush(&mut out)?;
+                }
+            }
+            Ok(Outcome::Success)
+        }
     }
 }
 

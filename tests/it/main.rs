@@ -13,6 +13,7 @@ mod support {
 mod audit;
 mod bad_input;
 mod browser;
+mod cli_conventions;
 mod cli_help;
 mod concurrency;
 mod conformance_btl;
