@@ -33,6 +33,8 @@ pub enum InterventionCommand {
         /// Why it is retired (recorded in the registry history).
         #[arg(long)]
         reason: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Record an acceptance observation: how often the edit produced a valid output.
     Acceptance {
@@ -50,6 +52,8 @@ pub enum InterventionCommand {
         /// A note kept with the observation (e.g. the run or reviewer).
         #[arg(long)]
         note: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// List interventions (latest versions).
     List {
@@ -199,13 +203,24 @@ pub(crate) fn run(ctx: &Context, cmd: InterventionCommand) -> Result<Outcome> {
                 }
             }
         }
-        InterventionCommand::Retire { name, reason } => {
+        InterventionCommand::Retire {
+            name,
+            reason,
+            format,
+        } => {
             if reason.trim().is_empty() {
                 bail!("--reason must not be empty");
             }
             let mut store = ctx.open()?;
             store.retire_intervention(&name, &reason, ctx.actor(), &ctx.now())?;
-            println!("retired {name}");
+            match format {
+                Format::Json => print_json(&serde_json::json!({
+                    "name": name,
+                    "retired": true,
+                    "reason": reason,
+                }))?,
+                Format::Human => println!("retired {name}"),
+            }
         }
         InterventionCommand::Acceptance {
             name,
@@ -213,6 +228,7 @@ pub(crate) fn run(ctx: &Context, cmd: InterventionCommand) -> Result<Outcome> {
             attempts,
             accepted,
             note,
+            format,
         } => {
             if attempts == 0 {
                 bail!("--attempts must be at least 1");
@@ -240,7 +256,19 @@ pub(crate) fn run(ctx: &Context, cmd: InterventionCommand) -> Result<Outcome> {
                     recorded_by: ctx.actor().to_owned(),
                 },
             )?;
-            println!("recorded {accepted}/{attempts} accepted for {name} in bucket {bucket}");
+            match format {
+                Format::Json => print_json(&serde_json::json!({
+                    "name": name,
+                    "bucket": bucket,
+                    "attempts": attempts,
+                    "accepted": accepted,
+                }))?,
+                Format::Human => {
+                    println!(
+                        "recorded {accepted}/{attempts} accepted for {name} in bucket {bucket}"
+                    )
+                }
+            }
         }
         InterventionCommand::List { format } => {
             let store = ctx.open()?;

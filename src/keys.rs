@@ -21,6 +21,8 @@ pub enum KeyCommand {
         /// Overwrite existing key files.
         #[arg(long)]
         force: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::output::Format,
     },
 }
 
@@ -87,7 +89,11 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32, force: bool) -> Re
 
 pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
     match cmd {
-        KeyCommand::Generate { output, force } => {
+        KeyCommand::Generate {
+            output,
+            force,
+            format,
+        } => {
             let pair = signing::generate_key_pair()?;
             let secret = with_suffix(&output, ".key");
             let public = with_suffix(&output, ".pub");
@@ -100,12 +106,21 @@ pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
             }
             write_new(&secret, pair.secret.to_text().as_bytes(), 0o600, force)?;
             write_new(&public, pair.public.to_text().as_bytes(), 0o644, force)?;
-            println!(
-                "wrote {} (secret, mode 0600) and {}",
-                secret.display(),
-                public.display()
-            );
-            println!("key fingerprint: {}", pair.public.fingerprint());
+            match format {
+                crate::output::Format::Json => crate::output::print_json(&serde_json::json!({
+                    "secret_key": secret.display().to_string(),
+                    "public_key": public.display().to_string(),
+                    "fingerprint": pair.public.fingerprint(),
+                }))?,
+                crate::output::Format::Human => {
+                    println!(
+                        "wrote {} (secret, mode 0600) and {}",
+                        secret.display(),
+                        public.display()
+                    );
+                    println!("key fingerprint: {}", pair.public.fingerprint());
+                }
+            }
             Ok(Outcome::Success)
         }
     }

@@ -75,7 +75,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the database (or bring an existing one up to date).
-    Init,
+    Init {
+        #[arg(long, value_enum, default_value_t)]
+        format: output::Format,
+    },
     /// Register, version, retire interventions and record their acceptance.
     #[command(subcommand)]
     Intervention(intervention::InterventionCommand),
@@ -325,21 +328,26 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         stamp: Stamp::new(chrono::Utc::now(), actor),
     };
     match cli.command {
-        Command::Init => {
+        Command::Init { format } => {
             let (_, before) = Store::init(&ctx.db)?;
             let now = overlap::storage::schema_version();
-            if before == 0 {
-                println!("created {} (schema version {now})", ctx.db.display());
-            } else if before < now {
-                println!(
-                    "upgraded {} from schema version {before} to {now}",
-                    ctx.db.display()
-                );
-            } else {
-                println!(
-                    "{} is already initialized (schema version {now})",
-                    ctx.db.display()
-                );
+            let db = ctx.db.display();
+            match format {
+                output::Format::Json => output::print_json(&serde_json::json!({
+                    "database": db.to_string(),
+                    "schema_version": now,
+                    "previous_schema_version": before,
+                    "created": before == 0,
+                }))?,
+                output::Format::Human if before == 0 => {
+                    println!("created {db} (schema version {now})")
+                }
+                output::Format::Human if before < now => {
+                    println!("upgraded {db} from schema version {before} to {now}")
+                }
+                output::Format::Human => {
+                    println!("{db} is already initialized (schema version {now})")
+                }
             }
             Ok(Outcome::Success)
         }

@@ -194,3 +194,42 @@ fn the_actor_falls_back_to_the_account_of_the_uid() {
     assert_ne!(actor, "unknown");
     assert!(!actor.is_empty());
 }
+
+#[test]
+fn init_key_generate_retire_and_acceptance_answer_in_json() {
+    let env = Env::new();
+    let v = env.json(&["init"]);
+    assert_eq!(v["created"], true);
+    assert_eq!(v["previous_schema_version"], 0);
+    let again = env.json(&["init"]);
+    assert_eq!(again["created"], false);
+    assert_eq!(again["schema_version"], v["schema_version"]);
+
+    let key = env.json(&["key", "generate", "--output", "signer"]);
+    assert!(key["secret_key"].as_str().unwrap().ends_with("signer.key"));
+    assert!(key["fingerprint"].as_str().is_some_and(|f| !f.is_empty()));
+
+    env.add_intervention("shorten", "1");
+    let acc = env.json(&[
+        "intervention",
+        "acceptance",
+        "shorten",
+        "--bucket",
+        "general",
+        "--attempts",
+        "10",
+        "--accepted",
+        "7",
+    ]);
+    assert_eq!(acc["accepted"], 7);
+    assert_eq!(acc["attempts"], 10);
+    let retired = env.json(&[
+        "intervention",
+        "retire",
+        "shorten",
+        "--reason",
+        "superseded",
+    ]);
+    assert_eq!(retired["retired"], true);
+    assert_eq!(retired["reason"], "superseded");
+}
