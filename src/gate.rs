@@ -16,6 +16,7 @@ use overlap::app::staging::Staged;
 use overlap::model::DatasetRef;
 use overlap::model::analysis::AnalysisParams;
 use overlap::policy::{self, DatasetContext, GateFormat, GateVerdict};
+use overlap::report::signing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GateFormatArg {
@@ -79,6 +80,13 @@ pub struct GateArgs {
     /// Ignore recorded analyses.
     #[arg(long)]
     pub recompute: bool,
+    /// Also write the verdict as a signed in-toto test-result attestation (a DSSE envelope whose
+    /// subject is the dataset version; `overlap verify FILE --public-key PUB` checks it).
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub attest: Option<PathBuf>,
+    /// The secret key that signs the --attest file (`overlap key generate`).
+    #[arg(long, value_name = "KEY", requires = "attest")]
+    pub sign: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,31 +190,60 @@ pub(crate) fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
         None => ctx.today(),
     };
     let policy_file = PolicyFile::read(&policy_path)?;
+    let key = args
+        .sign
+        .as_deref()
+        .map(overlap::app::report::read_secret_key)
+        .transpose()?;
     let mut session = ctx.session()?;
     let info = session.store().resolve(&dataset)?;
     let format = args.format.to_format();
     // One transaction: the analysis and the evaluation are recorded only if the output file can
     // be staged too; the file is moved into place after the commit.
-    let (run, text, staged) = session.atomically(|store, stamp| -> Result<_, AppError> {
-        let run = run_gate(
-            store,
-            stamp,
-            &info,
-            &GateRequest {
-                policy: &policy_file,
-                today,
-                fail_on_warn: args.fail_on == FailOn::Warn,
-                recompute: args.recompute,
-            },
-        )?;
-        let text = policy::render(&run.evaluation, format);
-        let staged = args
-            .output
-            .as_deref()
-            .map(|path| Staged::write(path, text.as_bytes()))
-            .transpose()?;
-        Ok((run, text, staged))
-    })?;
+    let (run, text, staged, attestation) =
+        session.atomically(|store, stamp| -> Result<_, AppError> {
+            let run = run_gate(
+                store,
+                stamp,
+                &info,
+                &GateRequest {
+                    policy: &policy_file,
+                    today,
+                    fail_on_warn: args.fail_on == FailOn::Warn,
+                    recompute: args.recompute,
+                },
+            )?;
+            let text = policy::render(&run.evaluation, format);
+            let staged = args
+                .output
+                .as_deref()
+                .map(|path| Staged::write(path, text.as_bytes()))
+                .transpose()?;
+            let attestation = match (&args.attest, &key) {
+                (Some(path), Some(key)) => {
+                    let envelope = signing::attest_dataset(
+                        (
+                            &signing::dataset_subject_name(&info.dataset, info.version),
+                            &info.digest,
+                        ),
+                        policy::test_result::TEST_RESULT_PREDICATE,
+                        policy::test_result::predicate(&run.evaluation),
+                        key,
+                    )?;
+                    Some(Staged::write(path, envelope.as_bytes())?)
+                }
+                _ => None,
+            };
+            Ok((run, text, staged, attestation))
+        })?;
+    if let Some(attestation) = attestation {
+        let path = attestation.path().to_path_buf();
+        attestation.commit()?;
+        eprintln!(
+            "wrote the signed test-result attestation {}",
+            path.display()
+        );
+    }
     print_warnings(&run.warnings);
     match staged {
         Some(staged) => {

@@ -28,7 +28,7 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The report file.
+    /// The report file, or a gate's test-result attestation (`gate --attest FILE`).
     pub file: PathBuf,
     #[arg(long)]
     pub public_key: PathBuf,
@@ -126,6 +126,78 @@ pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
     }
 }
 
+/// `overlap verify` of a gate's test-result attestation: the envelope on its own (its subject is
+/// the dataset version, not a file beside it). Any failure is a negative verdict (exit 1).
+fn verify_gate_attestation(args: &VerifyArgs, text: &str) -> Result<Outcome> {
+    let result = read_text(&args.public_key, "public key").and_then(|key| {
+        let public = signing::parse_public_key(&key).map_err(|e| e.to_string())?;
+        signing::verify_dataset_statement(
+            &public,
+            text,
+            overlap::policy::test_result::TEST_RESULT_PREDICATE,
+        )
+        .map(|v| (v, public.fingerprint()))
+        .map_err(|e| match e {
+            signing::VerifyError::UnknownPredicateType(t)
+                if signing::PredicateType::from_uri(&t).is_some() =>
+            {
+                "this is the attestation of a report: verify the report file it sits beside"
+                    .to_string()
+            }
+            e => e.to_string(),
+        })
+    });
+    let file = args.file.display().to_string();
+    let (verified, error) = match result {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(e)),
+    };
+    let report = VerifyReport {
+        valid: verified.is_some(),
+        file: file.clone(),
+        file_sha256: None,
+        dataset_digest: verified.as_ref().map(|(v, _)| v.dataset_digest.as_str()),
+        policy_digest: verified
+            .as_ref()
+            .and_then(|(v, _)| v.predicate["configuration"][0]["digest"]["sha256"].as_str()),
+        tool_version: None,
+        signer_fingerprint: verified.as_ref().map(|(_, f)| f.as_str()),
+        predicate_type: verified.as_ref().map(|(v, _)| v.predicate_type.clone()),
+        predicate: verified.as_ref().map(|(v, _)| &v.predicate),
+        checked: vec![format!("test-result attestation {file}")],
+        error,
+    };
+    match args.format {
+        Format::Json => print_json(&report)?,
+        Format::Human => match (&report.error, &verified) {
+            (None, Some((v, _))) => {
+                println!("VERIFIED {file}");
+                println!("  subject:        {}", v.dataset_subject);
+                println!("  dataset digest: {}", v.dataset_digest);
+                println!("  policy digest:  {}", report.policy_digest.unwrap_or("—"));
+                println!(
+                    "  result:         {}",
+                    v.predicate["result"].as_str().unwrap_or("—")
+                );
+                println!(
+                    "  signer key:     {}",
+                    report.signer_fingerprint.unwrap_or("—")
+                );
+                println!("  predicate:      {}", v.predicate_type);
+            }
+            (e, _) => println!(
+                "NOT VERIFIED {file}: {}",
+                e.as_deref().unwrap_or("unverified")
+            ),
+        },
+    }
+    Ok(if report.valid {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
 #[derive(Serialize)]
 struct VerifyReport<'a> {
     valid: bool,
@@ -151,6 +223,13 @@ fn read_text(path: &Path, what: &str) -> std::result::Result<String, String> {
 /// verdict (exit 1), never a pass.
 pub(crate) fn run_verify(args: VerifyArgs) -> Result<Outcome> {
     let mut checked = Vec::new();
+    let standalone = std::fs::read(&args.file)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|text| signing::is_envelope(text));
+    if let (Some(text), None, None) = (&standalone, &args.signature, &args.attestation) {
+        return verify_gate_attestation(&args, text);
+    }
     let result = (|| -> std::result::Result<signing::Verified, String> {
         let report = std::fs::read(&args.file)
             .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;

@@ -10,6 +10,7 @@ mod support {
     pub(crate) mod design_files;
 }
 
+mod attestation;
 mod audit;
 mod bad_input;
 mod browser;

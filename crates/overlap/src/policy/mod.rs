@@ -12,6 +12,7 @@ pub mod parser;
 pub mod render;
 pub mod source;
 pub mod spec;
+pub mod test_result;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -138,19 +138,7 @@ pub fn attest(
     };
     let payload =
         serde_json::to_vec(&statement).map_err(|err| SigningError::Serialize(err.to_string()))?;
-    let signature = key
-        .signing_key()
-        .sign(&pae(DSSE_PAYLOAD_TYPE, &payload))
-        .to_bytes();
-    let envelope = Envelope {
-        payload_type: DSSE_PAYLOAD_TYPE.to_owned(),
-        payload: BASE64.encode(&payload),
-        signatures: vec![EnvelopeSignature {
-            keyid: key.public_key().fingerprint(),
-            sig: BASE64.encode(signature),
-        }],
-    };
-    render_envelope(&envelope).map_err(|err| SigningError::Serialize(err.to_string()))
+    sign_envelope(&payload, key)
 }
 
 /// Checks `attestation_text` against the exact `report_bytes` and `public`.
@@ -159,13 +147,20 @@ pub(super) fn verify_attestation(
     public: &PublicKey,
     attestation_text: &str,
 ) -> Result<VerifiedAttestation, VerifyError> {
+    let payload = open_envelope(public, attestation_text)?;
+    // The payload is authenticated from here on.
+    check_statement(report_bytes, &payload)
+}
+
+/// The authenticated payload of an envelope in the exact form overlap writes, signed by `public`.
+fn open_envelope(public: &PublicKey, text: &str) -> Result<Vec<u8>, VerifyError> {
     let malformed = |reason: String| VerifyError::MalformedAttestation(reason);
-    let envelope: Envelope = serde_json::from_str(attestation_text)
+    let envelope: Envelope = serde_json::from_str(text)
         .map_err(|err| malformed(format!("not a DSSE envelope: {err}")))?;
     // One spelling only: whitespace, escapes, key order or a missing final newline would all
     // parse to the same envelope, so anything that does not re-render identically is refused.
     let canonical = render_envelope(&envelope).map_err(|err| malformed(err.to_string()))?;
-    if canonical != attestation_text {
+    if canonical != text {
         return Err(malformed(
             "not in the exact form overlap writes (compact JSON, one final newline); was it \
              reformatted?"
@@ -207,8 +202,121 @@ pub(super) fn verify_attestation(
             &Signature::from_bytes(&sig),
         )
         .map_err(|_| VerifyError::BadAttestationSignature)?;
-    // The payload is authenticated from here on.
-    check_statement(report_bytes, &payload)
+    Ok(payload)
+}
+
+/// Builds, signs and returns the text of an envelope whose statement is about one dataset
+/// version (a gate verdict): one subject, `dataset:NAME@VERSION` with its content digest, and a
+/// predicate of a standard type (`predicate_type` is its URI).
+pub fn attest_dataset(
+    dataset_subject: (&str, &str),
+    predicate_type: &str,
+    predicate: Value,
+    key: &SecretKey,
+) -> Result<String, SigningError> {
+    let (dataset_name, dataset_digest) = dataset_subject;
+    check_dataset_subject_name(dataset_name)
+        .map_err(|reason| invalid("dataset subject name", reason))?;
+    if !is_sha256_hex(dataset_digest) {
+        return Err(invalid(
+            "dataset digest",
+            format!("'{dataset_digest}' is not 64 lowercase hex digits"),
+        ));
+    }
+    if !predicate.is_object() {
+        return Err(invalid("predicate", "it must be a JSON object".to_owned()));
+    }
+    let statement = DatasetStatementOut {
+        statement_type: IN_TOTO_STATEMENT_TYPE,
+        subject: [SubjectOut {
+            name: dataset_name,
+            digest: DigestSet {
+                sha256: dataset_digest,
+            },
+        }],
+        predicate_type,
+        predicate: &predicate,
+    };
+    let payload =
+        serde_json::to_vec(&statement).map_err(|err| SigningError::Serialize(err.to_string()))?;
+    sign_envelope(&payload, key)
+}
+
+fn sign_envelope(payload: &[u8], key: &SecretKey) -> Result<String, SigningError> {
+    let signature = key
+        .signing_key()
+        .sign(&pae(DSSE_PAYLOAD_TYPE, payload))
+        .to_bytes();
+    let envelope = Envelope {
+        payload_type: DSSE_PAYLOAD_TYPE.to_owned(),
+        payload: BASE64.encode(payload),
+        signatures: vec![EnvelopeSignature {
+            keyid: key.public_key().fingerprint(),
+            sig: BASE64.encode(signature),
+        }],
+    };
+    render_envelope(&envelope).map_err(|err| SigningError::Serialize(err.to_string()))
+}
+
+/// What a verified dataset statement (a gate attestation) states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedStatement {
+    /// `dataset:NAME@VERSION`.
+    pub dataset_subject: String,
+    /// The dataset version's content digest.
+    pub dataset_digest: String,
+    pub predicate_type: String,
+    pub predicate: Value,
+}
+
+/// Checks an envelope written by [`attest_dataset`]: the exact form, the signature by `public`,
+/// the statement type, one dataset subject, and a predicate of type `predicate_type`.
+pub fn verify_dataset_statement(
+    public: &PublicKey,
+    text: &str,
+    predicate_type: &str,
+) -> Result<VerifiedStatement, VerifyError> {
+    let payload = open_envelope(public, text)?;
+    let bad = |reason: String| VerifyError::MalformedStatement(reason);
+    let statement: StatementIn =
+        serde_json::from_slice(&payload).map_err(|err| bad(err.to_string()))?;
+    if statement.statement_type != IN_TOTO_STATEMENT_TYPE {
+        return Err(bad(format!(
+            "_type is '{}', expected '{IN_TOTO_STATEMENT_TYPE}'",
+            statement.statement_type
+        )));
+    }
+    if statement.predicate_type != predicate_type {
+        return Err(VerifyError::UnknownPredicateType(statement.predicate_type));
+    }
+    let [subject] = statement.subject.as_slice() else {
+        return Err(bad(format!(
+            "expected exactly one subject (the dataset version), found {}",
+            statement.subject.len()
+        )));
+    };
+    check_dataset_subject_name(&subject.name).map_err(bad)?;
+    if !is_sha256_hex(&subject.digest.sha256) {
+        return Err(bad(format!(
+            "subject '{}' has sha256 '{}', expected 64 lowercase hex digits",
+            subject.name, subject.digest.sha256
+        )));
+    }
+    if !statement.predicate.is_object() {
+        return Err(bad("the predicate is not a JSON object".to_owned()));
+    }
+    Ok(VerifiedStatement {
+        dataset_subject: subject.name.clone(),
+        dataset_digest: subject.digest.sha256.clone(),
+        predicate_type: statement.predicate_type,
+        predicate: statement.predicate,
+    })
+}
+
+/// Whether `text` reads as a DSSE envelope (and not as a report), for `overlap verify` to tell
+/// what it was given.
+pub fn is_envelope(text: &str) -> bool {
+    serde_json::from_str::<Envelope>(text).is_ok()
 }
 
 fn check_statement(
@@ -313,6 +421,16 @@ struct StatementOut<'a> {
     #[serde(rename = "_type")]
     statement_type: &'a str,
     subject: [SubjectOut<'a>; 2],
+    #[serde(rename = "predicateType")]
+    predicate_type: &'a str,
+    predicate: &'a Value,
+}
+
+#[derive(Serialize)]
+struct DatasetStatementOut<'a> {
+    #[serde(rename = "_type")]
+    statement_type: &'a str,
+    subject: [SubjectOut<'a>; 1],
     #[serde(rename = "predicateType")]
     predicate_type: &'a str,
     predicate: &'a Value,

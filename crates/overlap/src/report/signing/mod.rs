@@ -32,7 +32,8 @@ mod verify;
 
 pub use attestation::{
     DESIGN_ADEQUACY_PREDICATE, DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE,
-    NUTRITION_LABEL_PREDICATE, PredicateType, VerifiedAttestation, attest, dataset_subject_name,
+    NUTRITION_LABEL_PREDICATE, PredicateType, VerifiedAttestation, VerifiedStatement, attest,
+    attest_dataset, dataset_subject_name, is_envelope, verify_dataset_statement,
 };
 pub use checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
 pub use detached::{SignedMeta, sign_report};
