@@ -226,11 +226,14 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                         detected.format
                     }
                     Some(detected) => {
-                        eprintln!(
-                            "note: {}: {} (told from {}; --input overrides)",
-                            escape::terminal(&file),
-                            detected.layout,
-                            detected.evidence
+                        anstream::eprintln!(
+                            "{}",
+                            crate::color::diagnostic(&format!(
+                                "note: {}: {} (told from {}; --input overrides)",
+                                escape::terminal(&file),
+                                detected.layout,
+                                detected.evidence
+                            ))
                         );
                         detected.format
                     }
@@ -288,7 +291,10 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 Err(e) => return Err(e.into()),
             };
             for w in &report.warnings {
-                eprintln!("warning: {}", escape::terminal(w));
+                anstream::eprintln!(
+                    "{}",
+                    crate::color::diagnostic(&format!("warning: {}", escape::terminal(w)))
+                );
             }
             let (info, created) = match &report.outcome {
                 ImportOutcome::Created(i) => (i, true),

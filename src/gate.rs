@@ -120,7 +120,7 @@ pub(crate) fn parse_date(s: &str) -> Result<chrono::NaiveDate> {
 /// Prints a policy's warnings (each once, in file order) to stderr.
 pub(crate) fn print_warnings(warnings: &[policy::Diagnostic]) {
     for w in warnings {
-        eprintln!("{w}");
+        anstream::eprintln!("{}", crate::color::diagnostic(&w.to_string()));
     }
 }
 
@@ -259,6 +259,7 @@ pub(crate) fn run(ctx: &Context, args: GateArgs) -> Result<Outcome> {
                 path.display()
             );
         }
+        None if format == GateFormat::Human => anstream::print!("{}", crate::color::gate(&text)),
         None => print!("{text}"),
     }
     Ok(match run.verdict {

@@ -171,7 +171,7 @@ fn verify_gate_attestation(args: &VerifyArgs, text: &str) -> Result<Outcome> {
         Format::Json => print_json(&report)?,
         Format::Human => match (&report.error, &verified) {
             (None, Some((v, _))) => {
-                println!("VERIFIED {file}");
+                anstream::println!("{}", crate::color::lead(&format!("VERIFIED {file}")));
                 println!("  subject:        {}", v.dataset_subject);
                 println!("  dataset digest: {}", v.dataset_digest);
                 println!("  policy digest:  {}", report.policy_digest.unwrap_or("—"));
@@ -185,9 +185,12 @@ fn verify_gate_attestation(args: &VerifyArgs, text: &str) -> Result<Outcome> {
                 );
                 println!("  predicate:      {}", v.predicate_type);
             }
-            (e, _) => println!(
-                "NOT VERIFIED {file}: {}",
-                e.as_deref().unwrap_or("unverified")
+            (e, _) => anstream::println!(
+                "{}",
+                crate::color::lead(&format!(
+                    "NOT VERIFIED {file}: {}",
+                    e.as_deref().unwrap_or("unverified")
+                ))
             ),
         },
     }
@@ -282,7 +285,10 @@ pub(crate) fn run_verify(args: VerifyArgs) -> Result<Outcome> {
         Format::Json => print_json(&report)?,
         Format::Human => match &report.error {
             None => {
-                println!("VERIFIED {}", report.file);
+                anstream::println!(
+                    "{}",
+                    crate::color::lead(&format!("VERIFIED {}", report.file))
+                );
                 println!("  checked:        {}", report.checked.join(", "));
                 println!("  file sha256:    {}", report.file_sha256.unwrap_or("—"));
                 println!("  dataset digest: {}", report.dataset_digest.unwrap_or("—"));
@@ -297,7 +303,10 @@ pub(crate) fn run_verify(args: VerifyArgs) -> Result<Outcome> {
                 }
             }
             Some(e) => {
-                println!("NOT VERIFIED {}: {e}", report.file);
+                anstream::println!(
+                    "{}",
+                    crate::color::lead(&format!("NOT VERIFIED {}: {e}", report.file))
+                );
             }
         },
     }

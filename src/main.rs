@@ -7,6 +7,7 @@
 
 mod analyze;
 mod audit;
+mod color;
 mod dataset;
 mod demo;
 mod design;
@@ -68,6 +69,9 @@ pub struct Cli {
     /// How long a write waits for another command's lock on the database, in seconds.
     #[arg(long, global = true, env = "OVERLAP_WAIT", default_value = "30", value_name = "SECONDS", value_parser = parse_wait)]
     pub wait: Duration,
+    /// Colour: `auto` (on a terminal, unless NO_COLOR is set), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: color::ColorArg,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    color::init(cli.color);
     let code = exit_code(run(cli), json);
     report_peak_memory();
     code
@@ -230,11 +235,14 @@ pub fn exit_code(result: Result<Outcome>, json: bool) -> ExitCode {
                 // own `warning[…]`/`error[…]` prefix, then one summary line.
                 Some(p) => {
                     for d in p.diagnostics.iter().filter(|d| !d.is_error()) {
-                        eprintln!("{d}");
+                        anstream::eprintln!("{}", color::diagnostic(&d.to_string()));
                     }
-                    eprintln!("{p}");
+                    let text = p.to_string();
+                    for line in text.lines() {
+                        anstream::eprintln!("{}", color::diagnostic(line));
+                    }
                 }
-                None => eprintln!("error: {e:#}"),
+                None => anstream::eprintln!("{}", color::diagnostic(&format!("error: {e:#}"))),
             }
             ExitCode::from(2)
         }

@@ -219,7 +219,7 @@ fn an_attestation_needs_a_key_and_a_bad_key_writes_nothing() {
     env.ok(&["dataset", "import", "d", data.to_str().unwrap()]);
     let policy = env.write(
         "p.yaml",
-        "version: 1\nname: p\nrules:\n  - id: enough\n    metric: n_comparisons\n    op: \">=\"\n    threshold: 1\n",
+        "version: 1\nname: p\nrules:\n  - id: enough\n    metric: n\n    op: \">=\"\n    threshold: 1\n",
     );
     env.run(&[
         "gate",

@@ -233,3 +233,51 @@ fn init_key_generate_retire_and_acceptance_answer_in_json() {
     assert_eq!(retired["retired"], true);
     assert_eq!(retired["reason"], "superseded");
 }
+
+#[test]
+fn colour_only_on_request_or_on_a_terminal() {
+    let env = Env::initialized();
+    let data = env.write(
+        "d.jsonl",
+        "{\"id\":\"1\",\"label\":1,\"delta\":{\"x\":1}}\n{\"id\":\"2\",\"label\":0,\"delta\":{\"x\":2}}\n",
+    );
+    env.ok(&["dataset", "import", "d", data.to_str().unwrap()]);
+    let policy = env.write(
+        "p.yaml",
+        "version: 1\nname: p\nrules:\n  - id: enough\n    metric: n\n    op: \">=\"\n    threshold: 1\n",
+    );
+    let policy = policy.to_str().unwrap();
+    let escape = "\u{1b}[";
+    // Not a terminal: plain text, whatever NO_COLOR says.
+    let plain = env.run(&["gate", "d", "--policy", policy]).expect_code(0);
+    assert!(!plain.stdout.contains(escape), "{}", plain.stdout);
+    let always = env
+        .run(&["--color", "always", "gate", "d", "--policy", policy])
+        .expect_code(0);
+    assert!(
+        always
+            .stdout
+            .contains(&format!("{escape}1m{escape}32mPASS")),
+        "{}",
+        always.stdout
+    );
+    let never = env.run(&["gate", "d", "--policy", policy, "--color", "never"]);
+    assert!(!never.stdout.contains(escape));
+    // Errors on stderr too.
+    let err = env
+        .run(&["--color", "always", "dataset", "show", "nope"])
+        .expect_code(2);
+    assert!(
+        err.stderr
+            .starts_with(&format!("{escape}1m{escape}31merror:")),
+        "{}",
+        err.stderr
+    );
+    let out = env
+        .cmd()
+        .env("NO_COLOR", "1")
+        .args(["gate", "d", "--policy", policy])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(escape));
+}
