@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::output::{Format, num, print_json, progress_bar, table};
+use super::output::{Format, ImportBar, num, print_json, table};
 use super::{Context, Outcome};
 use overlap::app::dataset::{CountRow, ImportRequest, diff, summarize};
 use overlap::app::{self, AppError};
@@ -279,10 +279,9 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
                 note: note.as_deref(),
                 rejects: rejects.as_deref(),
             };
-            let bar = progress_bar(&format!("importing {file}"));
-            let report =
-                app::dataset::import(&mut session, &request, &|rows| bar.set_position(rows));
-            bar.finish_and_clear();
+            let bar = ImportBar::new(&file);
+            let report = app::dataset::import(&mut session, &request, &|p| bar.update(p));
+            bar.finish();
             let report = match report {
                 Ok(r) => r,
                 Err(AppError::Import(ImportError::Invalid(problems))) => {

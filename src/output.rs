@@ -67,14 +67,93 @@ pub(crate) use overlap::model::number::{format_number as num, format_optional as
 pub(crate) use overlap::escape::terminal;
 
 /// A progress bar on stderr that stays hidden when stderr is not a terminal.
+/// The progress of an import on stderr: bytes (or Parquet rows) done of the total with the rate
+/// and the time left, the rows so far, then the name of each step after reading; hidden when
+/// stderr is not a terminal.
+pub(crate) struct ImportBar {
+    bar: indicatif::ProgressBar,
+    file: String,
+    sized: std::cell::Cell<bool>,
+}
+
+impl ImportBar {
+    pub(crate) fn new(file: &str) -> ImportBar {
+        ImportBar {
+            bar: progress_bar(&format!("importing {file}")),
+            file: file.to_string(),
+            sized: std::cell::Cell::new(false),
+        }
+    }
+
+    pub(crate) fn update(&self, p: overlap::app::dataset::ImportProgress) {
+        use overlap::app::dataset::ImportProgress;
+        use overlap::ingest::MeterUnit;
+        match p {
+            ImportProgress::Reading {
+                rows,
+                done,
+                total: Some(total),
+                unit,
+            } => {
+                if !self.sized.replace(true) {
+                    let template = match unit {
+                        MeterUnit::Bytes => {
+                            "{msg} [{bar:30}] {percent:>3}% {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)"
+                        }
+                        MeterUnit::Rows => {
+                            "{msg} [{bar:30}] {percent:>3}% {human_pos}/{human_len} rows ({rate}, {eta} left)"
+                        }
+                    };
+                    self.bar.set_length(total);
+                    self.bar.set_style(
+                        indicatif::ProgressStyle::with_template(template)
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                            .with_key("rate", rows_per_second)
+                            .progress_chars("=> "),
+                    );
+                }
+                self.bar.set_position(done.min(total));
+                if unit == MeterUnit::Bytes {
+                    self.bar
+                        .set_message(format!("importing {}: {rows} rows", self.file));
+                }
+            }
+            ImportProgress::Reading { rows, .. } => self.bar.set_position(rows),
+            ImportProgress::Phase(name) => {
+                self.bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                self.bar
+                    .set_message(format!("importing {}: {name}", self.file));
+                self.bar.tick();
+            }
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// `12,345 rows/s`: a whole number (indicatif's own `{per_sec}` prints four decimals).
+fn rows_per_second(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = write!(
+        w,
+        "{}/s",
+        indicatif::HumanCount(state.per_sec().max(0.0) as u64)
+    );
+}
+
 pub(crate) fn progress_bar(message: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {human_pos} rows ({rate})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+            .with_key("rate", rows_per_second),
     );
     bar.set_message(message.to_string());
     bar

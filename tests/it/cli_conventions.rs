@@ -281,3 +281,55 @@ fn colour_only_on_request_or_on_a_terminal() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(escape));
 }
+
+/// On a terminal (a pseudo-terminal from `script`, util-linux), an import shows how much of the
+/// file is read with the rate and the time left; without one,
+/// stderr stays free of progress.
+#[test]
+fn import_progress_shows_bytes_eta_and_phases_on_a_terminal_only() {
+    let env = Env::initialized();
+    let mut records = String::new();
+    for i in 0..20_000 {
+        records.push_str(&format!(
+            "{{\"id\":\"c{i}\",\"bucket\":\"b{}\",\"label\":{},\"delta\":{{\"x\":{}.5,\"y\":{}}}}}\n",
+            i % 3,
+            i % 2,
+            i % 7,
+            i % 5
+        ));
+    }
+    let file = env.write("many.jsonl", &records);
+    let quiet = env
+        .run(&["dataset", "import", "quiet", file.to_str().unwrap()])
+        .expect_code(0);
+    assert!(
+        !quiet.stderr.contains('%') && !quiet.stderr.contains("committing"),
+        "{}",
+        quiet.stderr
+    );
+
+    let command = format!(
+        "{} --db {} dataset import shown {}",
+        env!("CARGO_BIN_EXE_overlap"),
+        env.db().display(),
+        file.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("OVERLAP_ACTOR", "tester")
+        .env_remove("OVERLAP_DB")
+        .output()
+        .expect("run script (util-linux)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = String::from_utf8_lossy(&out.stdout);
+    // (The steps after reading, "writing the columnar data" and "committing", take too little
+    // time on 20,000 rows to be drawn reliably; they show on large imports.)
+    for needle in ["importing", "rows [", "% ", "MiB/", "MiB/s", "left)"] {
+        assert!(screen.contains(needle), "no '{needle}' in:\n{screen}");
+    }
+    assert!(screen.contains("imported 20000 comparisons"), "{screen}");
+}

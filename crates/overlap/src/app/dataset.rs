@@ -38,11 +38,11 @@ pub struct ImportRequest<'a> {
 pub fn import(
     session: &mut Session,
     req: &ImportRequest<'_>,
-    progress: &dyn Fn(u64),
+    progress: &dyn Fn(ImportProgress),
 ) -> Result<ImportReport, AppError> {
     let (store, stamp) = session.parts();
     let known = intervention_states(store)?;
-    let reader = ingest::Input::open(req.file, req.options.split.as_deref())?;
+    let (reader, meter) = ingest::open_metered(req.file, req.options.split.as_deref())?;
     let now = stamp.now();
     let meta = NewVersion {
         note: req.note,
@@ -67,12 +67,37 @@ pub fn import(
         &known,
         &meta,
         sink,
-        progress,
+        &|p| {
+            progress(match p {
+                ingest::Progress::Rows(rows) => ImportProgress::Reading {
+                    rows,
+                    done: meter.done(rows),
+                    total: meter.total,
+                    unit: meter.unit,
+                },
+                ingest::Progress::Phase(name) => ImportProgress::Phase(name),
+            })
+        },
     )?;
     if let Some(staged) = staged {
         staged.commit()?;
     }
     Ok(report)
+}
+
+/// How far an import has got, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportProgress {
+    /// Reading: rows written so far, and `done` of `total` bytes (or rows, for Parquet; no total
+    /// for standard input).
+    Reading {
+        rows: u64,
+        done: u64,
+        total: Option<u64>,
+        unit: ingest::MeterUnit,
+    },
+    /// A step after reading, by name.
+    Phase(&'static str),
 }
 
 /// A file that is synced to disk when flushed: the rejects file is complete before it is moved

@@ -233,6 +233,96 @@ impl Input {
     }
 }
 
+/// How far an import has read, for a progress display: bytes of a file (`total` its size), or
+/// rows of Parquet shards (`total` from their metadata); no total for standard input.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    /// Bytes read so far (streams); unused for Parquet, whose progress is rows.
+    read: Arc<std::sync::atomic::AtomicU64>,
+    pub unit: MeterUnit,
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeterUnit {
+    Bytes,
+    Rows,
+}
+
+impl Meter {
+    /// Progress after `rows` rows: bytes read so far, or the rows themselves.
+    pub fn done(&self, rows: u64) -> u64 {
+        match self.unit {
+            MeterUnit::Bytes => self.read.load(std::sync::atomic::Ordering::Relaxed),
+            MeterUnit::Rows => rows,
+        }
+    }
+}
+
+/// A reader that counts the bytes read through it (the file's, before gzip is undone).
+struct Counting<R> {
+    inner: R,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// [`Input::open`] with a [`Meter`] of how far reading has got.
+pub fn open_metered(path: &str, split: Option<&str>) -> Result<(Input, Meter), ImportError> {
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    if shards::names_parquet(path) {
+        let input = Input::open(path, split)?;
+        #[cfg(feature = "parquet")]
+        let total = match &input {
+            Input::Parquet(shards) => Some(parquet_input::total_rows(shards)?),
+            Input::Stream(_) => None,
+        };
+        #[cfg(not(feature = "parquet"))]
+        let total = None;
+        let unit = MeterUnit::Rows;
+        return Ok((input, Meter { read, unit, total }));
+    }
+    if split.is_some() {
+        Input::open(path, split)?;
+    }
+    let total = (path != "-")
+        .then(|| {
+            std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        })
+        .flatten();
+    let raw: Box<dyn Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|cause| ImportError::Io {
+            file: path.to_string(),
+            cause,
+        })?)
+    };
+    let counted = Box::new(Counting {
+        inner: raw,
+        read: read.clone(),
+    });
+    let input = Input::Stream(decompressing(path, counted)?);
+    Ok((
+        input,
+        Meter {
+            read,
+            unit: MeterUnit::Bytes,
+            total,
+        },
+    ))
+}
+
 /// Hands every record of `input` to `f` as the JSON object a JSONL line would be: JSON lines,
 /// CSV columns named like its keys (`csv`), or Parquet rows.
 fn for_each_object<'a>(
@@ -268,6 +358,14 @@ pub fn open_input(path: &str) -> Result<Box<dyn BufRead + Send>, ImportError> {
             cause,
         })?)
     };
+    decompressing(path, raw)
+}
+
+/// `raw` buffered, with gzip undone when its first bytes say so.
+fn decompressing(
+    path: &str,
+    raw: Box<dyn Read + Send>,
+) -> Result<Box<dyn BufRead + Send>, ImportError> {
     let mut reader = BufReader::with_capacity(1 << 20, raw);
     let head = reader.fill_buf().map_err(|cause| ImportError::Io {
         file: path.to_string(),
@@ -1017,64 +1115,70 @@ pub fn import(
     interventions: &HashMap<String, InterventionState>,
     meta: &NewVersion<'_>,
     rejects: Option<Box<dyn std::io::Write + Send>>,
-    progress: &dyn Fn(u64),
+    progress: &dyn Fn(Progress),
 ) -> Result<ImportReport, ImportError> {
     let mut rows = 0u64;
     let mut rejected = 0u64;
     let mut dropped = 0u64;
     let mut warnings = Vec::new();
-    let outcome = store.import_version(name, meta, |sink, latest: Option<&VersionInfo>| {
-        let frozen = latest.map(|l| l.schema.clone());
-        // Two stages on two threads: parsing and validation here, SQLite writes on the calling
-        // thread, joined by a bounded channel of row batches (memory stays flat). Row order is
-        // kept, so the digest and the stored order are those of the file.
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Comparison>>(PIPELINE_DEPTH);
-            let parser = scope.spawn(move || {
-                let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
-                v.select_features(opts.selection.clone());
-                v.id_from = opts.id_from.clone();
-                v.max_errors = opts.max_errors;
-                v.rejects = rejects.map(rejects::Rejects::new);
-                let result = parse_into(&mut v, input, opts, &tx);
-                drop(tx);
-                (v, result)
-            });
-            let mut written = 0u64;
-            let mut write_error = None;
-            for batch in rx.iter() {
-                for c in &batch {
-                    if let Err(e) = sink.push(c) {
-                        write_error = Some(e);
+    let outcome = store.import_version(
+        name,
+        meta,
+        |sink, latest: Option<&VersionInfo>| {
+            let frozen = latest.map(|l| l.schema.clone());
+            // Two stages on two threads: parsing and validation here, SQLite writes on the calling
+            // thread, joined by a bounded channel of row batches (memory stays flat). Row order is
+            // kept, so the digest and the stored order are those of the file.
+            std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Comparison>>(PIPELINE_DEPTH);
+                let parser = scope.spawn(move || {
+                    let mut v = Validator::new(file_label, interventions, frozen, opts.drop_ties);
+                    v.select_features(opts.selection.clone());
+                    v.id_from = opts.id_from.clone();
+                    v.max_errors = opts.max_errors;
+                    v.rejects = rejects.map(rejects::Rejects::new);
+                    let result = parse_into(&mut v, input, opts, &tx);
+                    drop(tx);
+                    (v, result)
+                });
+                let mut written = 0u64;
+                let mut write_error = None;
+                for batch in rx.iter() {
+                    for c in &batch {
+                        if let Err(e) = sink.push(c) {
+                            write_error = Some(e);
+                            break;
+                        }
+                    }
+                    if write_error.is_some() {
+                        // Dropping the receiver makes the parser's next send fail, which stops it.
                         break;
                     }
+                    written += batch.len() as u64;
+                    progress(Progress::Rows(written));
                 }
-                if write_error.is_some() {
-                    // Dropping the receiver makes the parser's next send fail, which stops it.
-                    break;
+                drop(rx);
+                let (mut v, parsed) = parser.join().map_err(|_| {
+                    ImportError::Invalid(Problems::single(file_label, "the parser thread panicked"))
+                })?;
+                if let Some(e) = write_error {
+                    return Err(ImportError::Storage(e));
                 }
-                written += batch.len() as u64;
-                progress(written);
-            }
-            drop(rx);
-            let (mut v, parsed) = parser.join().map_err(|_| {
-                ImportError::Invalid(Problems::single(file_label, "the parser thread panicked"))
-            })?;
-            if let Some(e) = write_error {
-                return Err(ImportError::Storage(e));
-            }
-            parsed?;
-            if let Some(latest) = latest {
-                check_schema_match(&mut v, &latest.schema);
-            }
-            warnings = std::mem::take(&mut v.warnings);
-            let (finished, n) = v.finish(&opts.scales).map_err(ImportError::Invalid)?;
-            rows = n;
-            dropped = finished.dropped_ties;
-            rejected = finished.rejected;
-            Ok(finished)
-        })
-    });
+                parsed?;
+                progress(Progress::Phase("checking the version (scales, digest)"));
+                if let Some(latest) = latest {
+                    check_schema_match(&mut v, &latest.schema);
+                }
+                warnings = std::mem::take(&mut v.warnings);
+                let (finished, n) = v.finish(&opts.scales).map_err(ImportError::Invalid)?;
+                rows = n;
+                dropped = finished.dropped_ties;
+                rejected = finished.rejected;
+                Ok(finished)
+            })
+        },
+        &|name| progress(Progress::Phase(name)),
+    );
     match outcome {
         Ok(outcome) => Ok(ImportReport {
             outcome,
@@ -1086,6 +1190,15 @@ pub fn import(
         Err(ImportFailure::Input(e)) => Err(e),
         Err(ImportFailure::Storage(e)) => Err(ImportError::Storage(e)),
     }
+}
+
+/// What an import reports while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Rows written so far.
+    Rows(u64),
+    /// A step after the rows were read, by name.
+    Phase(&'static str),
 }
 
 /// Rows per batch handed from the parser to the writer, and batches in flight.

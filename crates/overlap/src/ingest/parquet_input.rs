@@ -129,6 +129,21 @@ pub(crate) fn first_row(shard: &Path) -> Result<Option<Map<String, Value>>, Impo
     }
 }
 
+/// The rows of every shard, from their footers (nothing else is read).
+pub(crate) fn total_rows(shards: &[PathBuf]) -> Result<u64, ImportError> {
+    let mut total = 0u64;
+    for shard in shards {
+        let file = File::open(shard).map_err(|cause| ImportError::Io {
+            file: shard.display().to_string(),
+            cause,
+        })?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(shard, e))?;
+        total += u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 fn open(
     shard: &Path,
     batch_rows: usize,

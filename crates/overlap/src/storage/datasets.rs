@@ -314,12 +314,14 @@ fn latest_version(tx: &rusqlite::Connection, name: &str) -> Result<Option<Versio
 impl Store {
     /// Imports one version of `name`. `fill` receives a sink for validated rows and the latest
     /// version (whose schema a new version must match) and returns the schema and digest; any
-    /// error it returns rolls the import back.
+    /// error it returns rolls the import back. `phase` names the steps after the rows (writing
+    /// the columnar data, committing), which take seconds on large versions.
     pub fn import_version<E>(
         &mut self,
         name: &str,
         new: &NewVersion<'_>,
         fill: impl FnOnce(&mut RowSink<'_>, Option<&VersionInfo>) -> std::result::Result<Finished, E>,
+        phase: &dyn Fn(&'static str),
     ) -> std::result::Result<ImportOutcome, ImportFailure<E>> {
         let tx = self.write_transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", "ON")?;
@@ -332,6 +334,7 @@ impl Store {
         let (finished, rows, dicts) = {
             let mut sink = RowSink::new(&tx, version_id)?;
             let finished = fill(&mut sink, latest.as_ref()).map_err(ImportFailure::Input)?;
+            phase("writing the columnar data");
             sink.flush()?;
             let dicts = [
                 ("bucket", std::mem::take(&mut sink.bucket_dict.values)),
@@ -395,6 +398,7 @@ impl Store {
                 }
             }
         }
+        phase("committing");
         tx.commit()?;
         let info = self
             .version_by_id(version_id)?
