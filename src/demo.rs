@@ -423,7 +423,7 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         args.dir.join("nutrition-label-demo2.html").display(),
         public_path.display()
     );
-    println!("   overlap --db {dbs} design demo@2 --bucket self-harm --budget 1.03");
+    println!("   overlap --db {dbs} design demo@2 --bucket self-harm --max-cost-per-label 1.03");
     println!(
         "   overlap --db {dbs} plan demo@2 --policy {} --budget 3000",
         targets_path.display()

@@ -36,9 +36,12 @@ pub struct DesignArgs {
     pub bucket: Option<String>,
     #[arg(long, value_enum, default_value = "e")]
     pub criterion: CriterionArg,
-    /// Average cost per labeled comparison the mixture may spend.
-    #[arg(long)]
-    pub budget: Option<f64>,
+    /// The most the mixture may spend per labeled comparison, on average (edit and label costs).
+    #[arg(long, value_name = "COST")]
+    pub max_cost_per_label: Option<f64>,
+    /// Renamed: `--budget` is a total everywhere else (plan, design next, report adequacy).
+    #[arg(long, hide = true)]
+    pub budget: Option<String>,
     /// Cost of labeling one comparison (added to every arm's edit costs).
     #[arg(long, default_value_t = 1.0)]
     pub label_cost: f64,
@@ -197,7 +200,7 @@ fn print_design(d: &BucketDesign) {
     }
     if let Some(b) = d.budget {
         println!(
-            "  budget: {} per labeled comparison (label cost {})",
+            "  max cost per label: {} (label cost {})",
             num(b),
             num(d.label_cost)
         );
@@ -290,6 +293,11 @@ pub(crate) fn run(ctx: &Context, args: DesignArgs) -> Result<Outcome> {
             DesignSubcommand::Next(a) => return super::design_next::run_next(ctx, a),
         }
     }
+    if args.budget.is_some() {
+        bail!(
+            "`overlap design --budget` is now `--max-cost-per-label` (an average cost per labeled comparison); `--budget` of plan, design next and report adequacy is a total"
+        );
+    }
     if let Some(path) = &args.instance {
         return run_instance(path, args.format);
     }
@@ -302,9 +310,11 @@ pub(crate) fn run(ctx: &Context, args: DesignArgs) -> Result<Outcome> {
     if !(args.label_cost.is_finite() && args.label_cost >= 0.0) {
         bail!("--label-cost must be a number ≥ 0");
     }
-    if let Some(b) = args.budget {
+    if let Some(b) = args.max_cost_per_label {
         if !(b.is_finite() && b > 0.0) {
-            bail!("--budget must be a positive number (average cost per labeled comparison)");
+            bail!(
+                "--max-cost-per-label must be a positive number (average cost per labeled comparison)"
+            );
         }
     }
     let r: DatasetRef = dataset
@@ -319,7 +329,7 @@ pub(crate) fn run(ctx: &Context, args: DesignArgs) -> Result<Outcome> {
             CriterionArg::A => Criterion::A,
             CriterionArg::D => Criterion::D,
         },
-        budget: args.budget,
+        budget: args.max_cost_per_label,
         label_cost: args.label_cost,
         min_mass: parse_min_mass(&args.min_mass)?,
         groups: None,

@@ -56,7 +56,7 @@ fn bucket_designs() {
         "demo@2",
         "--bucket",
         "self-harm",
-        "--budget",
+        "--max-cost-per-label",
         "1.03",
         "--format",
         "json",
@@ -125,7 +125,7 @@ fn bucket_designs() {
         "demo@2",
         "--bucket",
         "self-harm",
-        "--budget",
+        "--max-cost-per-label",
         "0.5",
         "--format",
         "json",
@@ -174,7 +174,7 @@ fn design_input_errors_exit_2() {
             "demo@2",
             "--bucket",
             "self-harm",
-            "--budget",
+            "--max-cost-per-label",
             "-1",
         ][..],
         &["design", "--instance", "missing.json"][..],
@@ -234,4 +234,23 @@ fn plans_are_whole_numbers_within_budget_and_recorded() {
         .expect("count");
     // One from the demo, two above.
     assert_eq!(plans, 3);
+}
+
+#[test]
+fn design_budget_is_renamed_to_max_cost_per_label_with_a_pointer() {
+    let d = Demo::new();
+    let out = d.run(&[
+        "design",
+        "demo@2",
+        "--bucket",
+        "self-harm",
+        "--budget",
+        "1.03",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("now `--max-cost-per-label`") && err.contains("is a total"),
+        "{err}"
+    );
 }
