@@ -30,6 +30,13 @@ pub enum InputArg {
     Pairs,
 }
 
+/// `dataset diff --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffByArg {
+    Id,
+    Content,
+}
+
 // Parsed once per process: the size of the import variant costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
@@ -115,10 +122,14 @@ pub enum DatasetCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Compare two versions by comparison id.
+    /// Compare two versions by comparison id (or by content, for datasets with other ids).
     Diff {
         from: String,
         to: String,
+        /// `id`: the same id with other content is changed; `content`: match comparisons by
+        /// their content alone (ids ignored), e.g. between two datasets holding the same pairs.
+        #[arg(long, value_enum, default_value = "id")]
+        by: DiffByArg,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -441,11 +452,20 @@ pub(crate) fn run(ctx: &Context, cmd: DatasetCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
-        DatasetCommand::Diff { from, to, format } => {
+        DatasetCommand::Diff {
+            from,
+            to,
+            by,
+            format,
+        } => {
             let store = ctx.open()?;
             let a = store.resolve(&parse_ref(&from)?)?;
             let b = store.resolve(&parse_ref(&to)?)?;
-            let d = diff(&store, &a, &b)?;
+            let by = match by {
+                DiffByArg::Id => overlap::app::dataset::DiffBy::Id,
+                DiffByArg::Content => overlap::app::dataset::DiffBy::Content,
+            };
+            let d = diff(&store, &a, &b, by)?;
             match format {
                 Format::Json => print_json(&d)?,
                 Format::Human => {

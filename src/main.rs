@@ -8,6 +8,7 @@
 mod analyze;
 mod audit;
 mod color;
+mod compare;
 mod dataset;
 mod demo;
 mod design;
@@ -97,6 +98,8 @@ pub enum Command {
     Store(store::StoreCommand),
     /// Fit the BTL model and measure overlap per risk bucket.
     Analyze(analyze::AnalyzeArgs),
+    /// Two versions' per-bucket overlap side by side (same features and scales required).
+    Compare(compare::CompareArgs),
     /// Evaluate a YAML overlap-SLO policy on a dataset version (exit 0 pass, 1 fail, 2 error).
     Gate(gate::GateArgs),
     /// Draw audit samples along weakest directions, record reviewers' verdicts, show audit evidence.
@@ -364,6 +367,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Store(cmd) => store::run(&ctx, cmd),
         Command::Dataset(cmd) => dataset::run(&ctx, cmd),
         Command::Analyze(args) => analyze::run(&ctx, args),
+        Command::Compare(args) => compare::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Policy(cmd) => gate::run_policy(&ctx, cmd),

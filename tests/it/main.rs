@@ -16,6 +16,7 @@ mod bad_input;
 mod browser;
 mod cli_conventions;
 mod cli_help;
+mod compare;
 mod concurrency;
 mod conformance_btl;
 mod conformance_btl_cli;

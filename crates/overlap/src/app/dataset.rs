@@ -195,9 +195,26 @@ pub struct BucketDelta {
     pub change: i64,
 }
 
-/// Which comparisons `b` adds, removes and changes against `a` (by id and row fingerprint), and
-/// the bucket counts of both.
-pub fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffReport, AppError> {
+/// How `dataset diff` matches comparisons between two versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiffBy {
+    /// By id: the same id with other content is *changed*.
+    #[default]
+    Id,
+    /// By content (everything but the id, as `--id-from content` hashes it), counted with
+    /// multiplicity: two datasets with the same pairs under other ids are unchanged, and nothing
+    /// is *changed* (content is either there or not).
+    Content,
+}
+
+/// Which comparisons `b` adds, removes and changes against `a` (by id and row fingerprint, or by
+/// content alone), and the bucket counts of both.
+pub fn diff(
+    store: &Store,
+    a: &VersionInfo,
+    b: &VersionInfo,
+    by: DiffBy,
+) -> Result<DiffReport, AppError> {
     if a.schema.features != b.schema.features {
         return Err(AppError::Invalid(format!(
             "{} and {} have different feature schemas ([{}] vs [{}])",
@@ -206,6 +223,9 @@ pub fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffRepor
             a.schema.features.join(", "),
             b.schema.features.join(", ")
         )));
+    }
+    if by == DiffBy::Content {
+        return diff_by_content(store, a, b);
     }
     let mut old: HashMap<String, [u8; 32]> = HashMap::new();
     let mut old_buckets: BTreeMap<String, u64> = BTreeMap::new();
@@ -230,6 +250,68 @@ pub fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffRepor
     removed.sort();
     added.sort();
     changed.sort();
+    Ok(report(
+        a,
+        b,
+        (added, removed, changed, unchanged),
+        &old_buckets,
+        &new_buckets,
+    ))
+}
+
+/// A comparison's content without its id.
+fn content_key(c: &crate::model::Comparison) -> [u8; 32] {
+    let mut anonymous = c.clone();
+    anonymous.id.clear();
+    row_fingerprint(&anonymous)
+}
+
+fn diff_by_content(
+    store: &Store,
+    a: &VersionInfo,
+    b: &VersionInfo,
+) -> Result<DiffReport, AppError> {
+    // Each content key with the ids of `a` that carry it, oldest first (multiplicity kept).
+    let mut old: HashMap<[u8; 32], std::collections::VecDeque<String>> = HashMap::new();
+    let mut old_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    store.for_each_comparison::<AppError>(a, |c| {
+        *old_buckets.entry(c.bucket.clone()).or_default() += 1;
+        old.entry(content_key(&c)).or_default().push_back(c.id);
+        Ok(())
+    })?;
+    let mut added = Vec::new();
+    let mut unchanged = 0u64;
+    let mut new_buckets: BTreeMap<String, u64> = BTreeMap::new();
+    store.for_each_comparison::<AppError>(b, |c| {
+        *new_buckets.entry(c.bucket.clone()).or_default() += 1;
+        match old
+            .get_mut(&content_key(&c))
+            .and_then(|ids| ids.pop_front())
+        {
+            Some(_) => unchanged += 1,
+            None => added.push(c.id),
+        }
+        Ok(())
+    })?;
+    let mut removed: Vec<String> = old.into_values().flatten().collect();
+    removed.sort();
+    added.sort();
+    Ok(report(
+        a,
+        b,
+        (added, removed, Vec::new(), unchanged),
+        &old_buckets,
+        &new_buckets,
+    ))
+}
+
+fn report(
+    a: &VersionInfo,
+    b: &VersionInfo,
+    (added, removed, changed, unchanged): (Vec<String>, Vec<String>, Vec<String>, u64),
+    old_buckets: &BTreeMap<String, u64>,
+    new_buckets: &BTreeMap<String, u64>,
+) -> DiffReport {
     let mut names: Vec<&String> = old_buckets.keys().chain(new_buckets.keys()).collect();
     names.sort();
     names.dedup();
@@ -246,7 +328,7 @@ pub fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffRepor
             }
         })
         .collect();
-    Ok(DiffReport {
+    DiffReport {
         from: a.label(),
         to: b.label(),
         from_digest: a.digest.clone(),
@@ -256,5 +338,5 @@ pub fn diff(store: &Store, a: &VersionInfo, b: &VersionInfo) -> Result<DiffRepor
         changed,
         unchanged,
         buckets,
-    })
+    }
 }

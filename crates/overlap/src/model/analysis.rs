@@ -33,6 +33,19 @@ pub struct AnalysisParams {
     pub scopes: Vec<Vec<String>>,
 }
 
+impl Default for AnalysisParams {
+    /// `analyze`'s defaults: ρ = 1e-4, λ_I = 0, the pooled fit, no extra pairs or scopes.
+    fn default() -> Self {
+        AnalysisParams {
+            ridge: 1e-4,
+            info_ridge: 0.0,
+            fit: FitMode::default(),
+            pairs: Vec::new(),
+            scopes: Vec::new(),
+        }
+    }
+}
+
 /// One feature of the schema with its frozen scale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureInfo {
