@@ -24,6 +24,13 @@ pub enum ReportCommand {
     /// Design-adequacy report: which directions the data identifies, audit evidence, the optimal
     /// intervention mixture and the budget plan that would close the gaps.
     Adequacy(AdequacyArgs),
+    /// The dataset card other tools read, in a new folder: croissant.json (Croissant 1.0 with the
+    /// Responsible-AI fields filled from the findings), README.md (a Hugging Face dataset card:
+    /// the label's content) and data/NAME-vV.jsonl (the records they describe).
+    #[command(after_help = "Examples:\n  \
+        overlap report card hh --policy policies/text-release-gate.yaml --output hh-card --license mit\n  \
+        overlap report card demo@2 --policy policies/release-gate.yaml --output card")]
+    Card(CardArgs),
     /// Write the embedded default templates to a folder, as a starting point for --templates.
     Templates {
         /// The folder to write into (created if missing).
@@ -39,6 +46,47 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+}
+
+fn card(ctx: &Context, args: &CardArgs) -> Result<Outcome> {
+    let date = match &args.date {
+        Some(s) => parse_date(s)?,
+        None => ctx.today(),
+    };
+    let dataset: DatasetRef = args
+        .dataset
+        .parse()
+        .with_context(|| format!("'{}' is not NAME or NAME@N", args.dataset))?;
+    let policy = PolicyFile::read(&args.policy)?;
+    let mut session = ctx.session()?;
+    let info = session.store().resolve(&dataset)?;
+    let (store, stamp) = session.parts();
+    let written = overlap::app::card::write_card(
+        store,
+        stamp,
+        &info,
+        &overlap::app::card::CardRequest {
+            policy: &policy,
+            output: &args.output,
+            date,
+            license: args.license.as_deref(),
+            recompute: args.recompute,
+        },
+    )?;
+    super::gate::print_warnings(&written.warnings);
+    println!(
+        "wrote the card of {} (gate {}) to {}:",
+        info.label(),
+        match written.verdict {
+            GateVerdict::Pass => "pass",
+            GateVerdict::Fail => "FAIL",
+        },
+        args.output.display()
+    );
+    for f in &written.files {
+        println!("  {}", f.display());
+    }
+    Ok(Outcome::Success)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,6 +130,27 @@ pub struct ReportArgs {
     /// Render with the templates in this folder instead of the embedded defaults.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Ignore recorded analyses.
+    #[arg(long)]
+    pub recompute: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// NAME or NAME@V (default: the latest version).
+    pub dataset: String,
+    /// The YAML overlap-SLO policy the card evaluates.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// The folder to write into (created when missing; its card files must not exist yet).
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The data's license (an SPDX id such as `mit`, or a URL), written into both cards.
+    #[arg(long)]
+    pub license: Option<String>,
+    /// The card's date, also the date waivers are checked against (default: today, UTC).
+    #[arg(long)]
+    pub date: Option<String>,
     /// Ignore recorded analyses.
     #[arg(long)]
     pub recompute: bool,
@@ -262,6 +331,7 @@ pub(crate) fn run(ctx: &Context, cmd: ReportCommand) -> Result<Outcome> {
         ReportCommand::Adequacy(args) => {
             produce(ctx, ReportKind::DesignAdequacy, &args.common, args.budget)
         }
+        ReportCommand::Card(args) => card(ctx, &args),
         ReportCommand::Templates { output, force } => write_templates(&output, force),
         ReportCommand::History { name, format } => history(ctx, &name, format),
     }

@@ -14,6 +14,7 @@ mod attestation;
 mod audit;
 mod bad_input;
 mod browser;
+mod card;
 mod cli_conventions;
 mod cli_help;
 mod compare;

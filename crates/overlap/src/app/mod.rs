@@ -9,6 +9,7 @@
 //! what a front end should show (policy warnings, stale files removed) is part of their result.
 
 pub mod audit;
+pub mod card;
 pub mod compare;
 pub mod dataset;
 pub mod design;

@@ -145,24 +145,13 @@ fn earlier_analyses(
     Ok(out)
 }
 
-/// Everything of a report inside the command's transaction: gate, view, render, signatures,
-/// staged files and the report record.
-fn stage_report(
+/// The gate run and the report's view model (inside the caller's transaction).
+pub(super) fn gate_and_view(
     store: &mut Store,
     stamp: &Stamp,
     info: &VersionInfo,
     req: &ReportRequest<'_>,
-    secret: Option<&signing::SecretKey>,
-    templates: &Templates,
-) -> Result<(WrittenReport, Vec<Staged>), AppError> {
-    let report_name = req
-        .output
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| AppError::NotAFileName {
-            path: req.output.to_path_buf(),
-        })?
-        .to_owned();
+) -> Result<(super::gate::GateRun, Report), AppError> {
     let run = run_gate(
         store,
         stamp,
@@ -220,6 +209,28 @@ fn stage_report(
             Report::Adequacy(Box::new(build_adequacy(&adequacy, design, plan)?))
         }
     };
+    Ok((run, report))
+}
+
+/// Everything of a report inside the command's transaction: gate, view, render, signatures,
+/// staged files and the report record.
+fn stage_report(
+    store: &mut Store,
+    stamp: &Stamp,
+    info: &VersionInfo,
+    req: &ReportRequest<'_>,
+    secret: Option<&signing::SecretKey>,
+    templates: &Templates,
+) -> Result<(WrittenReport, Vec<Staged>), AppError> {
+    let report_name = req
+        .output
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| AppError::NotAFileName {
+            path: req.output.to_path_buf(),
+        })?
+        .to_owned();
+    let (run, report) = gate_and_view(store, stamp, info, req)?;
     let text = render(&report, req.format, templates)?;
     let bytes = text.as_bytes();
     let sha256 = signing::sha256_hex(bytes);

@@ -6,6 +6,7 @@
 //! (in-toto Statement in a DSSE envelope); `signing::verify` works offline and fails closed.
 
 pub mod charts;
+pub mod croissant;
 pub mod render;
 pub mod signing;
 pub mod solver_sections;
