@@ -28,7 +28,8 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The report file, or a gate's test-result attestation (`gate --attest FILE`).
+    /// The report file, a gate's test-result attestation (`gate --attest FILE`) or a registry
+    /// checkpoint (`registry checkpoint`): the file says which.
     pub file: PathBuf,
     #[arg(long)]
     pub public_key: PathBuf,
@@ -124,6 +125,62 @@ pub(crate) fn run_key(cmd: KeyCommand) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// `overlap verify` of a registry checkpoint: its form and signature (whether the store still holds
+/// that head is `registry verify --checkpoint`'s check). Any failure is exit 1.
+fn verify_checkpoint_file(args: &VerifyArgs, text: &str) -> Result<Outcome> {
+    let file = args.file.display().to_string();
+    let result = read_text(&args.public_key, "public key").and_then(|key| {
+        let public = signing::parse_public_key(&key).map_err(|e| e.to_string())?;
+        signing::verify_checkpoint(text, &public)
+            .map(|c| (c, public.fingerprint()))
+            .map_err(|e| e.to_string())
+    });
+    let json = match &result {
+        Ok((c, fingerprint)) => serde_json::json!({
+            "valid": true,
+            "file": file,
+            "kind": "registry checkpoint",
+            "events": c.events,
+            "head": c.head,
+            "signer_fingerprint": fingerprint,
+            "checked": [format!("registry checkpoint {file}")],
+            "error": null,
+        }),
+        Err(e) => serde_json::json!({
+            "valid": false,
+            "file": file,
+            "kind": "registry checkpoint",
+            "checked": [format!("registry checkpoint {file}")],
+            "error": e,
+        }),
+    };
+    match (args.format, &result) {
+        (Format::Json, _) => print_json(&json)?,
+        (Format::Human, Ok((c, fingerprint))) => {
+            anstream::println!("{}", crate::color::lead(&format!("VERIFIED {file}")));
+            println!(
+                "  registry checkpoint: {} events, head {}",
+                c.events, c.head
+            );
+            println!("  signer key:     {fingerprint}");
+            println!(
+                "  (`overlap registry verify --checkpoint {file} --public-key PUB` checks the store against it)"
+            );
+        }
+        (Format::Human, Err(e)) => {
+            anstream::println!(
+                "{}",
+                crate::color::lead(&format!("NOT VERIFIED {file}: {e}"))
+            );
+        }
+    }
+    Ok(if result.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
 }
 
 /// `overlap verify` of a gate's test-result attestation: the envelope on its own (its subject is
@@ -232,6 +289,12 @@ pub(crate) fn run_verify(args: VerifyArgs) -> Result<Outcome> {
         .filter(|text| signing::is_envelope(text));
     if let (Some(text), None, None) = (&standalone, &args.signature, &args.attestation) {
         return verify_gate_attestation(&args, text);
+    }
+    let checkpoint = std::fs::read_to_string(&args.file)
+        .ok()
+        .filter(|text| signing::is_checkpoint(text));
+    if let (Some(text), None, None) = (&checkpoint, &args.signature, &args.attestation) {
+        return verify_checkpoint_file(&args, text);
     }
     let result = (|| -> std::result::Result<signing::Verified, String> {
         let report = std::fs::read(&args.file)

@@ -245,3 +245,31 @@ fn an_attestation_needs_a_key_and_a_bad_key_writes_nothing() {
     .expect_code(2);
     assert!(!env.path("a.json").exists());
 }
+
+#[test]
+fn one_verify_recognises_reports_attestations_and_checkpoints() {
+    let env = Env::initialized();
+    env.ok(&["key", "generate", "--output", "k"]);
+    env.add_intervention("shorten", "1");
+    env.ok(&[
+        "registry",
+        "checkpoint",
+        "--sign",
+        "k.key",
+        "--output",
+        "head.txt",
+    ]);
+    let v = env.json(&["verify", "head.txt", "--public-key", "k.pub"]);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["kind"], "registry checkpoint");
+    assert_eq!(v["events"], 1);
+    // Another key, or a changed line, is a negative verdict.
+    env.ok(&["key", "generate", "--output", "other"]);
+    env.run(&["verify", "head.txt", "--public-key", "other.pub"])
+        .expect_code(1)
+        .stdout_has(&["NOT VERIFIED"]);
+    let text = env.read("head.txt").replace("events: 1", "events: 2");
+    env.write("forged.txt", &text);
+    env.run(&["verify", "forged.txt", "--public-key", "k.pub"])
+        .expect_code(1);
+}

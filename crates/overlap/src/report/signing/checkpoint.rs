@@ -41,6 +41,12 @@ pub fn sign_checkpoint(events: u64, head: &str, key: &SecretKey) -> String {
     format!("{part}signature: {}\n", BASE64.encode(signature))
 }
 
+/// Whether `text` reads as a registry checkpoint (by its first line), for `overlap verify` to
+/// tell what it was given.
+pub fn is_checkpoint(text: &str) -> bool {
+    text.split('\n').next() == Some(TAG)
+}
+
 fn malformed(reason: &str) -> VerifyError {
     VerifyError::MalformedCheckpoint(reason.to_owned())
 }

@@ -35,7 +35,7 @@ pub use attestation::{
     NUTRITION_LABEL_PREDICATE, PredicateType, VerifiedAttestation, VerifiedStatement, attest,
     attest_dataset, dataset_subject_name, is_envelope, verify_dataset_statement,
 };
-pub use checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
+pub use checkpoint::{Checkpoint, is_checkpoint, sign_checkpoint, verify_checkpoint};
 pub use detached::{SignedMeta, sign_report};
 pub use error::{KeyFormatError, KeyKind, SigningError, VerifyError};
 pub use keys::{
