@@ -35,6 +35,8 @@ struct Axis {
     lo: f64,
     hi: f64,
     log: bool,
+    /// Log axis fitted to the data (not rounded out to decades): ticks at 1, 2 and 5 × 10^k.
+    tight: bool,
 }
 
 impl Axis {
@@ -57,7 +59,34 @@ impl Axis {
         } else if hi <= lo {
             hi = lo + 1.0;
         }
-        Some(Axis { lo, hi, log })
+        Some(Axis {
+            lo,
+            hi,
+            log,
+            tight: false,
+        })
+    }
+
+    /// A log axis spanning exactly the data (labels run from the first checkpoint to the last,
+    /// and the axis should stop where the runs stop).
+    fn tight_log(values: impl Iterator<Item = f64>) -> Option<Axis> {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in values.filter(|v| v.is_finite() && *v > 0.0) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        if !lo.is_finite() {
+            return None;
+        }
+        if hi <= lo {
+            hi = lo * 10.0;
+        }
+        Some(Axis {
+            lo,
+            hi,
+            log: true,
+            tight: true,
+        })
     }
 
     /// Position in [0, 1].
@@ -70,6 +99,20 @@ impl Axis {
     }
 
     fn ticks(&self) -> Vec<f64> {
+        if self.log && self.tight {
+            let mut out = Vec::new();
+            let mut k = self.lo.log10().floor() as i32;
+            while 10f64.powi(k) <= self.hi * 1.000_001 {
+                for m in [1.0, 2.0, 5.0] {
+                    let t = m * 10f64.powi(k);
+                    if t >= self.lo * 0.999_999 && t <= self.hi * 1.000_001 {
+                        out.push(t);
+                    }
+                }
+                k += 1;
+            }
+            return out;
+        }
         if self.log {
             let (a, b) = (
                 self.lo.log10().round() as i32,
@@ -147,7 +190,32 @@ impl Chart {
             && (0.0..=1.0).contains(&self.x.unit(x))
     }
 
+    /// A band between `low` and `high` (one (x, y) pair per point), in series `k`'s colour.
+    fn band(&mut self, k: usize, low: &[(f64, f64)], high: &[(f64, f64)]) {
+        let colour = SERIES[k % SERIES.len()];
+        let mut pts: Vec<String> = high
+            .iter()
+            .filter(|(x, y)| self.visible(*x, *y))
+            .map(|(x, y)| format!("{:.1},{:.1}", self.px(*x), self.py(*y)))
+            .collect();
+        pts.extend(
+            low.iter()
+                .rev()
+                .filter(|(x, y)| self.visible(*x, *y))
+                .map(|(x, y)| format!("{:.1},{:.1}", self.px(*x), self.py(*y))),
+        );
+        if pts.len() > 2 {
+            let _ = write!(
+                self.svg,
+                r#"<polygon fill="{colour}" fill-opacity="0.12" stroke="none" points="{}"/>"#,
+                pts.join(" ")
+            );
+        }
+    }
+
     /// A series as a polyline (with markers when `markers`), and its legend entry at slot `k`.
+    /// Each slot has its own colour, dash pattern and marker shape, so lines that run close stay
+    /// apart in print and for readers who do not tell the colours apart.
     fn series(&mut self, k: usize, name: &str, points: &[(f64, f64)], dashed: bool, markers: bool) {
         let colour = SERIES[k % SERIES.len()];
         let pts: Vec<String> = points
@@ -155,10 +223,16 @@ impl Chart {
             .filter(|(x, y)| self.visible(*x, *y))
             .map(|(x, y)| format!("{:.1},{:.1}", self.px(*x), self.py(*y)))
             .collect();
-        let dash = if dashed {
-            r#" stroke-dasharray="5 4""#
+        const DASHES: [&str; 6] = ["", "7 3", "2 3", "9 3 2 3", "4 2", "12 4"];
+        let pattern = if dashed {
+            "5 4"
         } else {
-            ""
+            DASHES[k % DASHES.len()]
+        };
+        let dash = if pattern.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{pattern}""#)
         };
         if pts.len() > 1 {
             let _ = write!(
@@ -170,10 +244,9 @@ impl Chart {
         if markers {
             for p in &pts {
                 if let Some((x, y)) = p.split_once(',') {
-                    let _ = write!(
-                        self.svg,
-                        r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#
-                    );
+                    if let (Ok(x), Ok(y)) = (x.parse::<f64>(), y.parse::<f64>()) {
+                        self.svg.push_str(&marker(k, x, y, colour));
+                    }
                 }
             }
         }
@@ -188,6 +261,9 @@ impl Chart {
             lx + 24.0,
             xml_attr(name)
         );
+        if markers {
+            self.svg.push_str(&marker(k, lx + 9.0, ly - 4.0, colour));
+        }
     }
 
     fn finish(mut self) -> String {
@@ -196,7 +272,134 @@ impl Chart {
     }
 }
 
-fn mse_chart(point: &PointReport, target: f64) -> String {
+/// Slot `k`'s marker at (x, y): circle, square, triangle, diamond, cross, then again.
+fn marker(k: usize, x: f64, y: f64, colour: &str) -> String {
+    let r = 3.2;
+    match k % 5 {
+        0 => format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{colour}"/>"#),
+        1 => format!(
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/>"#,
+            x - r,
+            y - r,
+            2.0 * r,
+            2.0 * r
+        ),
+        2 => format!(
+            r#"<polygon points="{x:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{colour}"/>"#,
+            y - r - 0.8,
+            x - r - 0.6,
+            y + r,
+            x + r + 0.6,
+            y + r
+        ),
+        3 => format!(
+            r#"<polygon points="{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}" fill="{colour}"/>"#,
+            y - r - 0.8,
+            x + r + 0.8,
+            y + r + 0.8,
+            x - r - 0.8
+        ),
+        _ => format!(
+            r#"<path d="M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}" stroke="{colour}" stroke-width="2"/>"#,
+            x - r,
+            y - r,
+            x + r,
+            y + r,
+            x - r,
+            y + r,
+            x + r,
+            y - r
+        ),
+    }
+}
+
+/// One sentence a reader with a minute takes away: which strategy ends with the lowest error,
+/// by how much against passive collection, and who reaches the target first.
+fn takeaway(point: &PointReport, target: f64) -> String {
+    let last = |s: &super::StrategyReport| s.checkpoints.last().map(|c| (c.labels, c.mse.mean));
+    let Some((best, (labels, mse))) = point
+        .strategies
+        .iter()
+        .filter_map(|s| last(s).map(|l| (s, l)))
+        .min_by(|a, b| a.1.1.total_cmp(&b.1.1))
+    else {
+        return String::new();
+    };
+    let mut out = format!(
+        "At {labels} labels, <b>{}</b> has the lowest error (MSE {})",
+        xml_attr(&best.strategy),
+        fmt(mse)
+    );
+    if let Some((_, passive)) = point
+        .strategies
+        .iter()
+        .find(|s| s.strategy == "passive" && s.strategy != best.strategy)
+        .and_then(|s| last(s).map(|l| (s, l.1)))
+    {
+        if mse > 0.0 {
+            let _ = write!(
+                out,
+                ", {}× below passive collection's {}",
+                fmt(passive / mse),
+                fmt(passive)
+            );
+        }
+    }
+    let active: Vec<f64> = point
+        .strategies
+        .iter()
+        .filter(|s| s.strategy != "passive")
+        .filter_map(|s| last(s).map(|l| l.1))
+        .collect();
+    let (lo, hi) = active
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    if active.len() > 2 && lo > 0.0 && hi / lo < 1.5 {
+        let _ = write!(
+            out,
+            "; the {} active strategies end within a factor of {} of each other (MSE {}–{}), so here the choice among them matters less than leaving passive collection",
+            active.len(),
+            fmt(hi / lo),
+            fmt(lo),
+            fmt(hi)
+        );
+    }
+    let reached = |s: &super::StrategyReport| {
+        s.labels_to_target
+            .as_ref()
+            .filter(|l| l.method != Method::Extrapolated)
+            .map(|l| l.labels)
+    };
+    match point
+        .strategies
+        .iter()
+        .filter_map(|s| reached(s).map(|l| (s, l)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+    {
+        Some((first, l)) => {
+            let _ = write!(
+                out,
+                "; {} reaches the target MSE {} first, after {} labels",
+                xml_attr(&first.strategy),
+                fmt(target),
+                fmt(l.round())
+            );
+        }
+        None => {
+            let _ = write!(
+                out,
+                "; no strategy reaches the target MSE {} within the run",
+                fmt(target)
+            );
+        }
+    }
+    out.push('.');
+    format!("<p class=\"takeaway\">{out}</p>\n")
+}
+
+fn mse_chart(point: &PointReport, target: f64, replicates: u64) -> String {
     let xs = point
         .strategies
         .iter()
@@ -206,7 +409,7 @@ fn mse_chart(point: &PointReport, target: f64) -> String {
         .iter()
         .flat_map(|s| s.checkpoints.iter().map(|c| c.mse.mean))
         .chain(std::iter::once(target));
-    let (Some(x), Some(y)) = (Axis::new(xs, true), Axis::new(ys, true)) else {
+    let (Some(x), Some(y)) = (Axis::tight_log(xs), Axis::new(ys, true)) else {
         return String::new();
     };
     let title = match point.rho {
@@ -214,6 +417,25 @@ fn mse_chart(point: &PointReport, target: f64) -> String {
         None => "MSE against labels".to_string(),
     };
     let mut chart = Chart::new(x, y, "labels", "mean ‖ŵ − w*‖²", &title);
+    // 95% bands of the mean over replicates (mean ± 1.96·sd/√R), drawn under every line.
+    let half = 1.96 / (replicates.max(1) as f64).sqrt();
+    for (k, s) in point.strategies.iter().enumerate() {
+        let low: Vec<(f64, f64)> = s
+            .checkpoints
+            .iter()
+            .map(|c| {
+                let lo = c.mse.mean - half * c.mse.sd;
+                // On a log axis a band cannot reach 0: it stops a decade below the mean.
+                (c.labels as f64, lo.max(c.mse.mean / 10.0))
+            })
+            .collect();
+        let high: Vec<(f64, f64)> = s
+            .checkpoints
+            .iter()
+            .map(|c| (c.labels as f64, c.mse.mean + half * c.mse.sd))
+            .collect();
+        chart.band(k, &low, &high);
+    }
     for (k, s) in point.strategies.iter().enumerate() {
         let pts: Vec<(f64, f64)> = s
             .checkpoints
@@ -326,7 +548,7 @@ pub fn render(report: &SimReport) -> String {
         out,
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>overlap simulate — {name}</title>
-<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}code{{background:#f4f4f4;padding:1px 3px}}</style>
+<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}code{{background:#f4f4f4;padding:1px 3px}}.takeaway{{font-size:16px;background:#f3f7fb;border-left:4px solid #0072B2;padding:6px 10px}}.note{{font-size:12px;color:#555}}</style>
 </head><body>
 <h1>Simulation: {name}</h1>
 <p>{description}</p>
@@ -373,7 +595,11 @@ pub fn render(report: &SimReport) -> String {
             }
             None => out.push_str("<h2>Results</h2>\n"),
         }
-        out.push_str(&mse_chart(point, s.target_mse));
+        out.push_str(&takeaway(point, s.target_mse));
+        out.push_str(&mse_chart(point, s.target_mse, s.replicates));
+        out.push_str(
+            "<p class=\"note\">Bands: 95% intervals of the mean over the replicates.</p>\n",
+        );
         out.push_str(&point_table(point));
         out.push('\n');
     }
@@ -394,6 +620,13 @@ mod tests {
         assert_eq!(fmt(0.5), "0.5");
         assert_eq!(fmt(636.0), "636");
         assert_eq!(fmt(0.0100), "0.01");
+    }
+
+    #[test]
+    fn a_tight_log_axis_stops_where_the_data_stops() {
+        let a = Axis::tight_log([250.0, 5000.0].into_iter()).unwrap();
+        assert_eq!((a.lo, a.hi), (250.0, 5000.0));
+        assert_eq!(a.ticks(), vec![500.0, 1000.0, 2000.0, 5000.0]);
     }
 
     #[test]
