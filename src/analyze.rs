@@ -30,6 +30,7 @@ pub struct AnalyzeArgs {
     /// λ_I: ridge added to the information matrices.
     #[arg(long, default_value_t = 0.0)]
     pub info_ridge: f64,
+    /// `pooled` (one fit over every bucket) or `per-bucket` (a fit per bucket).
     #[arg(long, value_enum, default_value = "pooled")]
     pub fit: FitArg,
     /// Only these buckets (repeatable).
@@ -45,6 +46,7 @@ pub struct AnalyzeArgs {
     /// Ignore a recorded analysis with the same parameters.
     #[arg(long)]
     pub recompute: bool,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -48,6 +48,7 @@ pub struct SampleArgs {
     /// Seed of the weighted draw and of the probes (recorded with the sample).
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// How the sample is drawn along the weakest direction: `top` or `weighted`.
     #[arg(long, value_enum, default_value = "top")]
     pub strategy: StrategyArg,
     /// Also draw up to max(1, K/4) crossed and as many concordant comparisons of this feature pair
@@ -78,6 +79,7 @@ pub struct RecordArgs {
     /// Reviewer of the rows whose reviewer field is empty.
     #[arg(long, value_name = "WHO")]
     pub reviewer: Option<String>,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -89,6 +91,7 @@ pub struct StatusArgs {
     /// Flag overlap as illusory when the pass rate along the weakest direction is below this.
     #[arg(long, default_value_t = DEFAULT_MIN_PASS_RATE)]
     pub min_pass_rate: f64,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

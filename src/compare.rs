@@ -17,6 +17,7 @@ pub struct CompareArgs {
     pub from: String,
     /// The second version, NAME or NAME@V.
     pub to: String,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -108,28 +108,35 @@ pub enum DatasetCommand {
         /// SHA-256 are recorded with the version).
         #[arg(long, value_name = "FILE", requires = "skip_invalid")]
         rejects: Option<PathBuf>,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// List datasets with their latest versions.
     List {
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Show a version: counts per bucket and arm, label balance, features and scales, lineage.
     Show {
+        /// NAME (the latest version) or NAME@V.
         dataset: String,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Compare two versions by comparison id (or by content, for datasets with other ids).
     Diff {
+        /// The version compared against, NAME or NAME@V.
         from: String,
+        /// The version whose additions, removals and changes are listed.
         to: String,
         /// `id`: the same id with other content is changed; `content`: match comparisons by
         /// their content alone (ids ignored), e.g. between two datasets holding the same pairs.
         #[arg(long, value_enum, default_value = "id")]
         by: DiffByArg,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -139,6 +146,7 @@ pub enum DatasetCommand {
         overlap dataset export hh --output gated.trl.parquet\n  \
         overlap dataset export demo@2 --bucket self-harm --output csv | head -3")]
     Export {
+        /// NAME (the latest version) or NAME@V.
         dataset: String,
         /// `jsonl`, `csv` or `parquet` (comparison records, to stdout), `trl-jsonl` or
         /// `trl-parquet` (prompt/chosen/rejected for a DPO or reward trainer, to stdout), or a new
@@ -152,7 +160,9 @@ pub enum DatasetCommand {
     /// Check that a version's rows reproduce its digest and that the columnar data analyses read
     /// matches its rows (every version of NAME, or NAME@V); exit 1 naming the first mismatch.
     Verify {
+        /// NAME (every version) or NAME@V.
         dataset: String,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -32,8 +32,10 @@ pub struct DesignArgs {
     /// Solve every problem of a design instance file (refsuite/design/v1 JSON).
     #[arg(long, conflicts_with = "dataset")]
     pub instance: Option<PathBuf>,
+    /// The bucket to design for (required with a dataset).
     #[arg(long)]
     pub bucket: Option<String>,
+    /// The optimality criterion: `e` (λ_min), `a` (average variance) or `d` (log det).
     #[arg(long, value_enum, default_value = "e")]
     pub criterion: CriterionArg,
     /// The most the mixture may spend per labeled comparison, on average (edit and label costs).
@@ -51,8 +53,10 @@ pub struct DesignArgs {
     /// Maximize the smallest λ_min over the records' groups (group-robust E design).
     #[arg(long)]
     pub robust_over_groups: bool,
+    /// ρ: ridge of the BTL fit whose curvature weighs the arms.
     #[arg(long, default_value_t = 1e-4)]
     pub ridge: f64,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

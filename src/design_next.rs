@@ -44,6 +44,7 @@ pub struct NextArgs {
     /// Labels in the batch.
     #[arg(long)]
     pub batch: u64,
+    /// How the batch is designed: `plugin`, `lcb` or `thompson`.
     #[arg(long, value_enum, default_value = "plugin")]
     pub strategy: StrategyArg,
     /// γ: at least this share of the batch on the baseline arm (safe exploration).
@@ -88,6 +89,7 @@ pub struct NextArgs {
     /// ρ: ridge of the BTL fit.
     #[arg(long, default_value_t = 1e-4)]
     pub ridge: f64,
+    /// Output: `human`, `json` or `csv` (one line per arm).
     #[arg(long, value_enum, default_value_t)]
     pub format: NextFormat,
 }

@@ -67,6 +67,8 @@ pub struct GateArgs {
     /// The YAML overlap-SLO policy.
     #[arg(long, required = true)]
     pub policy: Option<PathBuf>,
+    /// Output: human, json, junit (CI test reports), sarif (code scanning), github (workflow
+    /// annotations) or markdown (a pull-request comment).
     #[arg(long, value_enum, default_value = "human")]
     pub format: GateFormatArg,
     /// Write the result here instead of stdout.
@@ -75,6 +77,7 @@ pub struct GateArgs {
     /// The date waivers are checked against (default: today, UTC).
     #[arg(long)]
     pub today: Option<String>,
+    /// What fails the gate: `deny` findings only, or `warn` findings too.
     #[arg(long, value_enum, default_value = "deny")]
     pub fail_on: FailOn,
     /// Ignore recorded analyses.
@@ -93,7 +96,9 @@ pub struct GateArgs {
 pub enum GateSubcommand {
     /// List recorded gate evaluations of a dataset.
     History {
+        /// The dataset whose evaluations to list.
         name: String,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -103,10 +108,12 @@ pub enum GateSubcommand {
 pub enum PolicyCommand {
     /// Report every problem of a policy file at once (exit 2 when any is an error).
     Lint {
+        /// The policy file.
         file: PathBuf,
         /// Also check features, buckets and interventions against this dataset version.
         #[arg(long)]
         dataset: Option<String>,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -12,17 +12,21 @@ use overlap::model::{AcceptanceObservation, Intervention, InterventionSpec, Name
 pub enum InterventionCommand {
     /// Register a new intervention (version 1).
     Add {
+        /// The intervention's name (letters, digits, `-`, `_`, `.`).
         name: String,
         #[command(flatten)]
         spec: SpecArgs,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Make version N+1 with the options given (others keep their values).
     Update {
+        /// The intervention to version.
         name: String,
         #[command(flatten)]
         spec: SpecArgs,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -33,6 +37,7 @@ pub enum InterventionCommand {
         /// Why it is retired (recorded in the registry history).
         #[arg(long)]
         reason: String,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -52,17 +57,21 @@ pub enum InterventionCommand {
         /// A note kept with the observation (e.g. the run or reviewer).
         #[arg(long)]
         note: Option<String>,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// List interventions (latest versions).
     List {
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Show one intervention (NAME or NAME@N) with acceptance per bucket.
     Show {
+        /// NAME (the latest version) or NAME@N.
         name: String,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -21,6 +21,7 @@ pub enum KeyCommand {
         /// Overwrite existing key files.
         #[arg(long)]
         force: bool,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: crate::output::Format,
     },
@@ -31,6 +32,7 @@ pub struct VerifyArgs {
     /// The report file, a gate's test-result attestation (`gate --attest FILE`) or a registry
     /// checkpoint (`registry checkpoint`): the file says which.
     pub file: PathBuf,
+    /// The signer's public key file (PREFIX.pub from `overlap key generate`).
     #[arg(long)]
     pub public_key: PathBuf,
     /// Detached signature (default: FILE.sig when it exists).
@@ -39,6 +41,7 @@ pub struct VerifyArgs {
     /// DSSE/in-toto attestation (default: FILE.intoto.json when it exists).
     #[arg(long)]
     pub attestation: Option<PathBuf>,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

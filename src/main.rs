@@ -81,6 +81,7 @@ pub struct Cli {
 pub enum Command {
     /// Create the database (or bring an existing one up to date).
     Init {
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: output::Format,
     },
@@ -418,5 +419,29 @@ mod tests {
     #[test]
     fn cli_definition_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Every command has a one-line description and every argument a help text.
+    #[test]
+    fn every_command_and_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() && path != "overlap" {
+                missing.push(format!("{path}: no description"));
+            }
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}: no help", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &format!("{path} {}", sub.get_name()), missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "overlap", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }

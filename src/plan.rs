@@ -26,6 +26,7 @@ pub struct PlanArgs {
     /// Cost of labeling one comparison (added to every arm's edit costs).
     #[arg(long, default_value_t = 1.0)]
     pub label_cost: f64,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

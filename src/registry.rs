@@ -13,6 +13,7 @@ use super::{Context, Outcome};
 pub enum RegistryCommand {
     /// Print every registry event, oldest first.
     Log {
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -30,6 +31,7 @@ pub enum RegistryCommand {
         /// The public key that signed the checkpoint.
         #[arg(long, value_name = "FILE", requires = "checkpoint")]
         public_key: Option<PathBuf>,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

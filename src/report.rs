@@ -42,7 +42,9 @@ pub enum ReportCommand {
     },
     /// List the reports produced for a dataset.
     History {
+        /// The dataset whose reports to list.
         name: String,
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

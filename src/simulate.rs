@@ -40,6 +40,7 @@ pub struct SimulateArgs {
     /// Posterior draws of the thompson strategy.
     #[arg(long, default_value_t = ThompsonOptions::default().draws)]
     pub draws: usize,
+    /// Output: `human` (text for people) or `json`.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Write simulation.json and simulation.html (SVG charts, self-contained) into this folder.

@@ -12,6 +12,7 @@ pub enum StoreCommand {
     /// version's rows, digest and columnar data, and the bindings of recorded analyses,
     /// evaluations, audit verdicts, plans and reports. Exit 0 when everything verifies, 1 naming the first broken fact.
     Verify {
+        /// Output: `human` (text for people) or `json`.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
