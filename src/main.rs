@@ -159,17 +159,47 @@ fn main() -> ExitCode {
         }
     };
     color::init(cli.color);
+    VERDICT.store(is_verdict(&cli.command), std::sync::atomic::Ordering::Relaxed);
     let code = exit_code(run(cli), json);
     report_peak_memory();
     code
 }
 
-/// Exit code when stdout was closed early (`overlap … | head`): 128 + SIGPIPE, as a shell reports
-/// a process killed by the signal. Never 0: a failing gate piped into `head` must not pass.
+/// Exit code of a verdict command whose stdout was closed early (`overlap gate … | head`): 128 +
+/// SIGPIPE, as a shell reports a process killed by the signal. Never 0: a failing gate piped into
+/// `head` must not pass.
 const CLOSED_STDOUT: u8 = 141;
 
+/// Whether the running command's exit code is a verdict (set once the command line is parsed;
+/// until then, the safe answer).
+static VERDICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Commands whose exit code is a verdict: the gate, the verifications and the policy lint. Every
+/// other command ends with 0 when its reader stops early (`overlap demo | head -3`): the reader
+/// had what it wanted, and what the command writes to the store is committed before it prints.
+fn is_verdict(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Gate(_)
+            | Command::Verify(_)
+            | Command::Store(_)
+            | Command::Policy(_)
+            | Command::Registry(registry::RegistryCommand::Verify { .. })
+            | Command::Dataset(dataset::DatasetCommand::Verify { .. })
+    )
+}
+
+/// The exit code when stdout was closed early.
+fn closed_stdout_code() -> u8 {
+    if VERDICT.load(std::sync::atomic::Ordering::Relaxed) {
+        CLOSED_STDOUT
+    } else {
+        0
+    }
+}
+
 /// `println!` panics when stdout is a closed pipe (Rust ignores SIGPIPE); that is not a bug to
-/// report but the reader leaving, so the process ends quietly with [`CLOSED_STDOUT`].
+/// report but the reader leaving, so the process ends quietly ([`closed_stdout_code`]).
 fn quiet_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -180,7 +210,7 @@ fn quiet_on_closed_stdout() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(i32::from(CLOSED_STDOUT));
+            std::process::exit(i32::from(closed_stdout_code()));
         }
         default(info);
     }));
@@ -228,7 +258,7 @@ pub fn exit_code(result: Result<Outcome>, json: bool) -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(1),
-        Err(e) if is_closed_stdout(&e) => ExitCode::from(CLOSED_STDOUT),
+        Err(e) if is_closed_stdout(&e) => ExitCode::from(closed_stdout_code()),
         Err(e) if json => {
             eprintln!("{}", errors::error_json(&e));
             ExitCode::from(2)

@@ -68,19 +68,25 @@ fn the_demo_refuses_a_folder_it_did_not_create() {
     assert_eq!(env.read("mine/signing.key"), "precious");
 }
 
-/// `overlap … | head`: the reader leaving is not an error to print, and never a success (a
-/// failing gate piped into `head` must not pass): the process ends quietly with 141.
+/// `overlap … | head`: the reader leaving is not an error to print. A command whose exit code is
+/// a verdict never turns into a success: the gate keeps its verdict, a verification cut short ends
+/// with 141; any other command ends with 0 (the reader had what it wanted).
 #[test]
-fn a_closed_stdout_ends_the_command_quietly_and_never_as_a_success() {
-    use std::io::Read as _;
+fn a_closed_stdout_ends_the_command_quietly_and_never_passes_a_verdict() {
     let dir = crate::common::demo_copy();
-    for args in [
-        &["dataset", "export", "demo@2"][..],
-        &["dataset", "export", "demo@2", "--output", "csv"][..],
-        // Larger than a pipe's buffer, so the write after the reader left fails.
-        &["completions", "bash"][..],
-        &["completions", "zsh"][..],
-    ] {
+    let cases: [(&[&str], i32); 8] = [
+        (&["dataset", "export", "demo@2"], 0),
+        (&["dataset", "export", "demo@2", "--output", "csv"], 0),
+        (&["completions", "bash"], 0),
+        (&["analyze", "demo@2"], 0),
+        (&["dataset", "list"], 0),
+        // The gate's verdict survives the reader leaving: the failing version still fails.
+        (&["gate", "demo@1", "--policy", "d/release-gate.yaml"], 1),
+        (&["gate", "demo@2", "--policy", "d/release-gate.yaml"], 0),
+        // A verification cut short is no pass either.
+        (&["dataset", "verify", "demo"], 141),
+    ];
+    for (args, code) in cases {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_overlap"))
             .current_dir(dir.path())
             .env_remove("OVERLAP_DB")
@@ -90,16 +96,10 @@ fn a_closed_stdout_ends_the_command_quietly_and_never_as_a_success() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn");
-        let mut first = [0u8; 16];
-        child
-            .stdout
-            .take()
-            .expect("stdout")
-            .read_exact(&mut first)
-            .expect("read the first bytes");
-        // The pipe's read end is dropped here, as `head` closes it.
+        // The pipe's read end is closed before the command writes, as `head` closes it.
+        drop(child.stdout.take());
         let out = child.wait_with_output().expect("wait");
-        assert_eq!(out.status.code(), Some(141), "{args:?}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
         assert!(
             out.stderr.is_empty(),
             "{args:?}: {}",
