@@ -159,7 +159,10 @@ fn main() -> ExitCode {
         }
     };
     color::init(cli.color);
-    VERDICT.store(is_verdict(&cli.command), std::sync::atomic::Ordering::Relaxed);
+    VERDICT.store(
+        is_verdict(&cli.command),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let code = exit_code(run(cli), json);
     report_peak_memory();
     code
