@@ -636,6 +636,9 @@ fn export_parquet(
     use overlap::ingest::export_parquet::{ParquetExporter, ParquetKind};
     let shape = store.version_shape(info)?;
     let kind = match (trl, shape.sides, shape.delta) {
+        (true, _, _) if info.text_layout.as_deref() == Some("conversational") => {
+            ParquetKind::TrlConversational
+        }
         (true, _, _) => ParquetKind::Trl,
         (false, true, true) => bail!(
             "{} mixes per-side and delta records: export it as jsonl",
@@ -701,7 +704,11 @@ fn export(
                     return Ok(());
                 }
                 let record = match kind {
-                    ExportKind::Trl => ingest::export::trl_record(&c).with_context(|| {
+                    ExportKind::Trl => ingest::export::trl_record(
+                        &c,
+                        info.text_layout.as_deref() == Some("conversational"),
+                    )
+                    .with_context(|| {
                         format!(
                             "comparison '{}' has no response texts: a TRL export needs them",
                             c.id

@@ -709,3 +709,66 @@ fn a_build_without_parquet_says_how_to_get_it() {
         .expect_code(2)
         .stderr_has(&["reads no Parquet", "--features parquet"]);
 }
+
+/// A conversational import exports conversational TRL records (message lists), multi-turn
+/// prompts turn by turn, and they re-import to the same digest; a standard import stays strings.
+#[test]
+fn a_conversational_import_exports_conversational_trl_records() {
+    let env = Env::initialized();
+    let chat = env.write(
+        "chat.jsonl",
+        concat!(
+            r#"{"prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello."},{"role":"user","content":"Capital of France?"}],"chosen":[{"role":"assistant","content":"Paris."}],"rejected":[{"role":"assistant","content":"I cannot say, sorry."}]}"#,
+            "\n",
+            r#"{"prompt":[{"role":"user","content":"Two lines\n\nin one message"}],"chosen":[{"role":"assistant","content":"- a\n- b"}],"rejected":[{"role":"assistant","content":"no"}]}"#,
+            "\n"
+        ),
+    );
+    let (ok, v, err) = import(&env, "chat", &chat, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(show(&env, "chat")["text_layout"], "conversational");
+    let out = env
+        .cmd()
+        .args(["dataset", "export", "chat", "--output", "trl-jsonl"])
+        .output()
+        .expect("export");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["prompt"],
+        serde_json::json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello."},
+            {"role": "user", "content": "Capital of France?"}
+        ])
+    );
+    assert_eq!(
+        first["chosen"],
+        serde_json::json!([{"role": "assistant", "content": "Paris."}])
+    );
+    let back = env.write("back.jsonl", &text);
+    let (ok, again, err) = import(&env, "back", &back, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(again["digest"], v["digest"]);
+
+    // The same pairs as strings: a standard import, exported as strings.
+    let hh = Path::new(env!("CARGO_MANIFEST_DIR")).join(HH);
+    import(&env, "hh", &hh, &[]);
+    assert_eq!(show(&env, "hh")["text_layout"], "standard");
+    #[cfg(feature = "parquet")]
+    {
+        env.ok(&["dataset", "export", "chat", "--output", "chat.trl.parquet"]);
+        let run = env.run(&[
+            "dataset",
+            "import",
+            "from-parquet",
+            env.path("chat.trl.parquet").to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let run = run.expect_code(0);
+        assert!(run.stderr.contains("TRL conversational"), "{}", run.stderr);
+        assert_eq!(run.json()["digest"], v["digest"]);
+    }
+}

@@ -944,6 +944,7 @@ mod tests {
             created_by: String::new(),
             rejected: 0,
             rejects_sha256: None,
+            text_layout: None,
         }
     }
 

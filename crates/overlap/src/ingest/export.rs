@@ -15,16 +15,66 @@ fn features_object(schema: &FeatureSchema, values: &[f64]) -> Value {
     Value::Object(m)
 }
 
-/// One comparison as a TRL preference record (`prompt`, `chosen`, `rejected`: the standard
-/// explicit-prompt form a DPO or reward trainer reads), the preferred response first. `None` when
-/// the comparison carries no text at all (a feature record).
-pub fn trl_record(c: &Comparison) -> Option<Value> {
+/// One comparison as a TRL preference record (`prompt`, `chosen`, `rejected`, explicit prompt),
+/// the preferred response first: strings (the standard form), or with `conversational` message
+/// lists (the prompt's turns, then one assistant message per side), as the data was imported.
+/// `None` when the comparison carries no text at all (a feature record).
+pub fn trl_record(c: &Comparison, conversational: bool) -> Option<Value> {
     let (prompt, chosen, rejected) = trl_texts(c)?;
+    if !conversational {
+        return Some(json!({
+            "prompt": prompt,
+            "chosen": chosen,
+            "rejected": rejected,
+        }));
+    }
+    let message = |(role, content): (&str, &str)| json!({"role": role, "content": content});
+    let assistant = |text: &str| json!([message(("assistant", text))]);
     Some(json!({
-        "prompt": prompt,
-        "chosen": chosen,
-        "rejected": rejected,
+        "prompt": prompt_messages(&prompt).into_iter().map(message).collect::<Vec<_>>(),
+        "chosen": assistant(&chosen),
+        "rejected": assistant(&rejected),
     }))
+}
+
+/// The turns of a prompt stored from messages (`Human: …`, `Assistant: …`, `System: …` joined by
+/// blank lines, as the importer renders them) as (role, content); a prompt without speaker
+/// tags is one user message. Rendering the turns again gives the prompt back exactly, so a
+/// conversational export re-imports to the same digest.
+pub fn prompt_messages(prompt: &str) -> Vec<(&'static str, &str)> {
+    const SPEAKERS: [(&str, &str); 3] = [
+        ("Human: ", "user"),
+        ("Assistant: ", "assistant"),
+        ("System: ", "system"),
+    ];
+    let speaker = |text: &str| {
+        SPEAKERS
+            .iter()
+            .find(|(tag, _)| text.starts_with(tag))
+            .map(|(tag, role)| (tag.len(), *role))
+    };
+    if prompt.is_empty() {
+        return Vec::new();
+    }
+    let Some((first_tag, first_role)) = speaker(prompt) else {
+        return vec![("user", prompt)];
+    };
+    let mut out = Vec::new();
+    let (mut role, mut start) = (first_role, first_tag);
+    let mut search = start;
+    while let Some(i) = prompt[search..].find("\n\n").map(|i| search + i) {
+        match speaker(&prompt[i + 2..]) {
+            Some((tag, next)) => {
+                out.push((role, &prompt[start..i]));
+                role = next;
+                start = i + 2 + tag;
+                search = start;
+            }
+            None => search = i + 2,
+        }
+    }
+    out.push((role, &prompt[start..]));
+    out
 }
 
 /// A comparison's prompt, preferred and other response (every TRL export's content). An empty

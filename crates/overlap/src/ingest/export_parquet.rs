@@ -28,6 +28,8 @@ pub enum ParquetKind {
     Delta,
     /// TRL preference records (`prompt`, `chosen`, `rejected`), the preferred response first.
     Trl,
+    /// The same as message lists (`list<struct{role, content}>`), for a conversational import.
+    TrlConversational,
 }
 
 /// Streams comparisons into a Parquet file.
@@ -66,12 +68,13 @@ impl<W: Write + Send> ParquetExporter<W> {
             (&c.values, self.kind),
             (FeatureValues::Sides { .. }, ParquetKind::Sides)
                 | (FeatureValues::Delta(_), ParquetKind::Delta)
-                | (_, ParquetKind::Trl)
+                | (_, ParquetKind::Trl | ParquetKind::TrlConversational)
         );
         if !matches {
             return Err(ExportError::Shape(c.id));
         }
-        if self.kind == ParquetKind::Trl && super::export::trl_texts(&c).is_none() {
+        let trl = matches!(self.kind, ParquetKind::Trl | ParquetKind::TrlConversational);
+        if trl && super::export::trl_texts(&c).is_none() {
             return Err(ExportError::NoText(c.id));
         }
         self.pending.push(c);
@@ -94,6 +97,7 @@ impl<W: Write + Send> ParquetExporter<W> {
         let rows = std::mem::take(&mut self.pending);
         let columns = match self.kind {
             ParquetKind::Trl => trl_columns(&rows),
+            ParquetKind::TrlConversational => trl_message_columns(&rows),
             kind => record_columns(&rows, &self.features, kind),
         };
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
@@ -146,6 +150,13 @@ fn arrow_schema(features: &[String], kind: ParquetKind) -> Schema {
             Field::new("prompt", text(), false),
             Field::new("chosen", text(), false),
             Field::new("rejected", text(), false),
+        ]);
+    }
+    if kind == ParquetKind::TrlConversational {
+        return Schema::new(vec![
+            Field::new("prompt", chat_type(), false),
+            Field::new("chosen", chat_type(), false),
+            Field::new("rejected", chat_type(), false),
         ]);
     }
     let mut fields = vec![
@@ -270,6 +281,69 @@ fn sides(c: &Comparison) -> (&[f64], &[f64]) {
         FeatureValues::Sides { a, b } => (a, b),
         FeatureValues::Delta(d) => (d, d),
     }
+}
+
+/// `list<struct{role, content}>`, the chat column of Hugging Face datasets.
+fn message_fields() -> Fields {
+    vec![
+        Field::new("role", text(), false),
+        Field::new("content", text(), false),
+    ]
+    .into()
+}
+
+fn chat_type() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(message_fields()),
+        true,
+    )))
+}
+
+/// One chat column from each row's messages.
+fn chat_column(rows: &[Vec<(&str, String)>]) -> ArrayRef {
+    let lengths = rows.iter().map(Vec::len);
+    let roles: StringArray = rows.iter().flatten().map(|(r, _)| Some(*r)).collect();
+    let contents: StringArray = rows
+        .iter()
+        .flatten()
+        .map(|(_, c)| Some(c.as_str()))
+        .collect();
+    let messages = StructArray::new(
+        message_fields(),
+        vec![Arc::new(roles) as ArrayRef, Arc::new(contents)],
+        None,
+    );
+    let DataType::List(item) = chat_type() else {
+        unreachable!("chat_type is a list")
+    };
+    Arc::new(arrow_array::ListArray::new(
+        item,
+        arrow_buffer::OffsetBuffer::from_lengths(lengths),
+        Arc::new(messages),
+        None,
+    ))
+}
+
+fn trl_message_columns(rows: &[Comparison]) -> Vec<ArrayRef> {
+    let mut prompts = Vec::with_capacity(rows.len());
+    let mut chosen = Vec::with_capacity(rows.len());
+    let mut rejected = Vec::with_capacity(rows.len());
+    for (prompt, win, lose) in rows.iter().filter_map(super::export::trl_texts) {
+        prompts.push(
+            super::export::prompt_messages(&prompt)
+                .into_iter()
+                .map(|(role, content)| (role, content.to_string()))
+                .collect::<Vec<_>>(),
+        );
+        chosen.push(vec![("assistant", win)]);
+        rejected.push(vec![("assistant", lose)]);
+    }
+    vec![
+        chat_column(&prompts),
+        chat_column(&chosen),
+        chat_column(&rejected),
+    ]
 }
 
 fn trl_columns(rows: &[Comparison]) -> Vec<ArrayRef> {

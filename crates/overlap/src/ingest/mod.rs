@@ -428,6 +428,9 @@ pub(crate) struct Validator<'a> {
     rejects: Option<rejects::Rejects>,
     /// Set by the readers once they read records (a header's problems are the file's).
     pub(crate) in_records: bool,
+    /// Text pairs accepted so far, and how many of them were conversational.
+    pub(crate) pairs: u64,
+    pub(crate) conversational_pairs: u64,
 }
 
 impl<'a> Validator<'a> {
@@ -460,6 +463,8 @@ impl<'a> Validator<'a> {
             max_errors: None,
             rejects: None,
             in_records: false,
+            pairs: 0,
+            conversational_pairs: 0,
         }
     }
 
@@ -1081,6 +1086,11 @@ impl<'a> Validator<'a> {
                 dropped_ties: self.dropped_ties,
                 rejected,
                 rejects_sha256,
+                text_layout: match (self.pairs, self.conversational_pairs) {
+                    (0, _) => None,
+                    (all, conversational) if all == conversational => Some("conversational"),
+                    _ => Some("standard"),
+                },
             },
             self.rows,
         ))

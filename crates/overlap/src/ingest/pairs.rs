@@ -160,6 +160,8 @@ pub(crate) fn read<'a>(
                 return Ok(());
             }
         };
+        v.pairs += 1;
+        v.conversational_pairs += u64::from(pair.conversational);
         let user = pair.user_features;
         let clashes: Vec<&String> = user
             .names

@@ -167,6 +167,10 @@ pub struct VersionInfo {
     /// SHA-256 of the rejects file that lists them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejects_sha256: Option<String>,
+    /// Text pairs: `conversational` when every pair's sides were message lists (a TRL export
+    /// then writes message lists too), `standard` otherwise; `None` for feature records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_layout: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -43,6 +43,8 @@ pub struct Finished {
     /// Records a lenient import rejected, and the SHA-256 of the rejects file listing them.
     pub rejected: u64,
     pub rejects_sha256: Option<String>,
+    /// Text pairs: `standard` or `conversational` (see [`VersionInfo::text_layout`]).
+    pub text_layout: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -279,7 +281,8 @@ impl<'t> RowSink<'t> {
 
 const SELECT_VERSION: &str =
     "SELECT v.id, d.name, v.version, p.version, v.digest, v.schema, v.n_rows,
-        v.dropped_ties, v.source, v.note, v.created_at, v.created_by, v.rejected, v.rejects_sha256
+        v.dropped_ties, v.source, v.note, v.created_at, v.created_by, v.rejected, v.rejects_sha256,
+        v.text_layout
     FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
     LEFT JOIN dataset_versions p ON p.id = v.parent_id";
 
@@ -303,6 +306,7 @@ fn read_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionInfo> {
         created_by: r.get(11)?,
         rejected: r.get::<_, i64>(12)? as u64,
         rejects_sha256: r.get(13)?,
+        text_layout: r.get(14)?,
     })
 }
 
@@ -369,8 +373,9 @@ impl Store {
             .map_err(|e| ImportFailure::Storage(StorageError::Corrupt(e.to_string())))?;
         tx.execute(
             "INSERT INTO dataset_versions (id, dataset_id, version, parent_id, digest, schema, n_rows,
-             dropped_ties, source, note, created_at, created_by, rejected, rejects_sha256)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             dropped_ties, source, note, created_at, created_by, rejected, rejects_sha256,
+             text_layout)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 version_id,
                 dataset_id,
@@ -386,6 +391,7 @@ impl Store {
                 new.actor,
                 finished.rejected as i64,
                 finished.rejects_sha256,
+                finished.text_layout,
             ],
         )?;
         {

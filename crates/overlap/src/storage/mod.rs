@@ -61,6 +61,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "08-rejects",
         include_str!("../../migrations/08-rejects/up.sql"),
     ),
+    (
+        "09-text-layout",
+        include_str!("../../migrations/09-text-layout/up.sql"),
+    ),
 ];
 
 /// The schema version this binary writes and understands.

@@ -58,6 +58,8 @@ pub struct TextPair {
     /// `a_features`/`b_features`): names in side a's key order, values of side a and side b in
     /// that order. Empty when the line carries none.
     pub user_features: UserFeatures,
+    /// Both sides were message lists (TRL conversational, Together AI, ShareGPT), not strings.
+    pub conversational: bool,
 }
 
 /// Per-side numeric features a line carries next to its texts, validated: both sides have the
@@ -307,6 +309,9 @@ fn parse_standard(
     // A prompt of the wrong type is already an issue; the sides are still read as responses so
     // that their own problems are reported in terms of that shape.
     let has_prompt = present(object, "prompt");
+    let conversational = [key_a, key_b]
+        .iter()
+        .all(|k| k.is_some_and(|k| object.get(k).is_some_and(Value::is_array)));
     let side_a = key_a.and_then(|key| side(object, key, has_prompt, &mut issues));
     let side_b = key_b.and_then(|key| side(object, key, has_prompt, &mut issues));
 
@@ -333,6 +338,7 @@ fn parse_standard(
                 a_intervention,
                 b_intervention,
                 user_features,
+                conversational,
             })
         }
         _ => Err(issues.0),
@@ -872,6 +878,7 @@ mod tests {
                     keys: ["chosen_features", "rejected_features"],
                     ..UserFeatures::default()
                 },
+                conversational: false,
             }
         );
     }
