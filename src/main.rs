@@ -14,6 +14,7 @@ mod demo;
 mod design;
 mod design_next;
 mod errors;
+mod examples;
 mod gate;
 mod intervention;
 mod keys;
@@ -139,6 +140,13 @@ pub enum Command {
     },
 }
 
+/// The command line as parsed and documented: the derived definition with the examples every
+/// `--help` ends with (also what completions and manual pages are made from).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    examples::with_examples(Cli::command())
+}
+
 /// Runs the command line and returns the process exit code.
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
@@ -146,7 +154,11 @@ fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let json = errors::wants_json(&args);
-    let cli = match Cli::try_parse() {
+    use clap::FromArgMatches as _;
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) if json && e.use_stderr() => {
             eprintln!("{}", errors::usage_json(&e.render().to_string()));
@@ -413,29 +425,27 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Simulate(args) => simulate::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
             // Rendered into memory first: clap_complete panics when its writer fails (a closed
             // pipe), while a failed write here ends the command like any other closed stdout.
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "overlap", &mut script);
+            clap_complete::generate(shell, &mut command(), "overlap", &mut script);
             let mut out = std::io::stdout().lock();
             std::io::Write::write_all(&mut out, &script)?;
             std::io::Write::flush(&mut out)?;
             Ok(Outcome::Success)
         }
         Command::Man { output } => {
-            use clap::CommandFactory;
             match output {
                 Some(dir) => {
                     std::fs::create_dir_all(&dir)
                         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-                    clap_mangen::generate_to(Cli::command(), &dir)
+                    clap_mangen::generate_to(command(), &dir)
                         .map_err(|e| anyhow::anyhow!("cannot write into {}: {e}", dir.display()))?;
                     eprintln!("wrote the manual pages into {}", dir.display());
                 }
                 None => {
                     let mut out = std::io::stdout().lock();
-                    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+                    clap_mangen::Man::new(command()).render(&mut out)?;
                     std::io::Write::flush(&mut out)?;
                 }
             }
@@ -451,15 +461,22 @@ mod tests {
 
     #[test]
     fn cli_definition_is_well_formed() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
-    /// Every command has a one-line description and every argument a help text.
+    /// Every command has a one-line description, examples at the end of its help, and every
+    /// argument a help text.
     #[test]
     fn every_command_and_argument_is_described() {
         fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
             if cmd.get_about().is_none() && path != "overlap" {
                 missing.push(format!("{path}: no description"));
+            }
+            let examples = cmd
+                .get_after_help()
+                .is_some_and(|h| h.to_string().starts_with("Examples:\n"));
+            if !examples {
+                missing.push(format!("{path}: no examples at the end of --help"));
             }
             for arg in cmd.get_arguments() {
                 let builtin = matches!(arg.get_id().as_str(), "help" | "version");
@@ -474,7 +491,7 @@ mod tests {
             }
         }
         let mut missing = Vec::new();
-        walk(&Cli::command(), "overlap", &mut missing);
+        walk(&command(), "overlap", &mut missing);
         assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }
