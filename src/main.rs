@@ -457,7 +457,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_well_formed() {
