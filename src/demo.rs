@@ -33,6 +33,21 @@ pub struct DemoArgs {
     /// Seed of the generated collections.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Output: `human` (the walkthrough on stdout) or `json` (a summary on stdout, the
+    /// walkthrough on stderr).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: super::output::Format,
+}
+
+/// The walkthrough: on stdout, or on stderr when stdout carries the JSON summary.
+macro_rules! say {
+    ($human:expr, $($arg:tt)*) => {
+        if $human {
+            println!($($arg)*)
+        } else {
+            eprintln!($($arg)*)
+        }
+    };
 }
 
 const MARKER: &str = ".overlap-demo";
@@ -107,12 +122,18 @@ fn import_file(session: &mut Session, path: &Path, note: &str) -> Result<String>
 }
 
 pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
+    let human = args.format == super::output::Format::Human;
+    let mut versions = Vec::new();
+    let mut gates = Vec::new();
     let db = prepare_dir(&args.dir)?;
     let (store, _) = Store::init(&db)?;
     let mut session = Session::new(store, ctx.stamp.clone());
     let now = ctx.now();
-    println!("overlap demo in {}", args.dir.display());
-    println!("\n1. Registering five interventions with acceptance observations");
+    say!(human, "overlap demo in {}", args.dir.display());
+    say!(
+        human,
+        "\n1. Registering five interventions with acceptance observations"
+    );
     for i in demo::interventions() {
         let (store, _) = session.parts();
         store.add_intervention(i.name, &i.spec, ctx.actor(), &now)?;
@@ -129,7 +150,7 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
                 },
             )?;
         }
-        println!("   {:<15} {}", i.name, i.spec.intent);
+        say!(human, "   {:<15} {}", i.name, i.spec.intent);
     }
     let passive = demo::passive(args.seed, 0.95);
     let mut active = passive.clone();
@@ -138,26 +159,29 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     let v2 = args.dir.join("active.jsonl");
     write_jsonl(&v1, &passive)?;
     write_jsonl(&v2, &active)?;
-    println!(
+    say!(
+        human,
         "\n2. Passive collection: {} comparisons; in self-harm, length and refusal move together (ρ ≈ 0.95)",
         passive.len()
     );
-    println!(
-        "   {}",
-        import_file(&mut session, &v1, "passive collection")?
-    );
-    println!(
+    let imported = import_file(&mut session, &v1, "passive collection")?;
+    say!(human, "   {imported}");
+    versions.push(imported);
+    say!(
+        human,
         "\n3. Active collection: {} more comparisons whose edits cross length and refusal",
         active.len() - passive.len()
     );
-    println!(
-        "   {}",
-        import_file(&mut session, &v2, "passive + intervention arms")?
-    );
+    let imported = import_file(&mut session, &v2, "passive + intervention arms")?;
+    say!(human, "   {imported}");
+    versions.push(imported);
     let policy_path = args.dir.join("release-gate.yaml");
     std::fs::write(&policy_path, RELEASE_GATE)
         .with_context(|| format!("cannot write {}", policy_path.display()))?;
-    println!("\n4. Overlap per bucket (λ_min of the Fisher information; weakest direction)");
+    say!(
+        human,
+        "\n4. Overlap per bucket (λ_min of the Fisher information; weakest direction)"
+    );
     let policy_file = PolicyFile::from_text(&policy_path, RELEASE_GATE);
     let params = analysis_params(&policy_file.shape()?);
     let mut analyses = Vec::new();
@@ -168,7 +192,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         analyses.push(a);
     }
     for (b1, b2) in analyses[0].buckets.iter().zip(&analyses[1].buckets) {
-        println!(
+        say!(
+            human,
             "   {:<10} λ_min {} → {}   weakest: {} → {}",
             b1.bucket,
             num(b1.metrics.lambda_min),
@@ -177,7 +202,7 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             b2.weakest_direction_words
         );
     }
-    println!("\n5. Release gate ({})", policy_path.display());
+    say!(human, "\n5. Release gate ({})", policy_path.display());
     let today = ctx.today();
     for v in ["demo@1", "demo@2"] {
         let info = session.store().resolve(&v.parse()?)?;
@@ -195,7 +220,13 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             )
         })?;
         let c = &run.evaluation.counts;
-        println!(
+        gates.push(serde_json::json!({
+            "version": v,
+            "passed": run.verdict == GateVerdict::Pass,
+            "failing": c.fail,
+        }));
+        say!(
+            human,
             "   {v}: {}",
             match run.verdict {
                 GateVerdict::Pass => format!("PASS ({} checks)", c.pass),
@@ -213,7 +244,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
                 .weakest_direction
                 .as_deref()
                 .map_or(String::new(), |w| format!("; weakest direction: {w}"));
-            println!(
+            say!(
+                human,
                 "      {} [{}]: {}{direction}",
                 f.rule.as_deref().unwrap_or("-"),
                 f.bucket,
@@ -221,7 +253,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             );
         }
     }
-    println!(
+    say!(
+        human,
         "\n6. Audit: 20 self-harm comparisons of demo@2 along the weakest direction, plus length/refusal probes"
     );
     let demo2: DatasetRef = "demo@2".parse()?;
@@ -261,7 +294,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
     )?;
     let status = app::audit::status(&session, &demo2, audit::DEFAULT_MIN_PASS_RATE)?;
     for b in status.buckets.iter().filter(|b| b.overall.audited > 0) {
-        println!(
+        say!(
+            human,
             "   {}: sample {}, {} audited, pass rate {} (Wilson 95% [{}, {}]), illusory overlap: {}",
             b.bucket,
             recorded.audit_id,
@@ -276,7 +310,10 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             }
         );
     }
-    println!("\n7. What would close the gap: the E-optimal mixture and a budget plan");
+    say!(
+        human,
+        "\n7. What would close the gap: the E-optimal mixture and a budget plan"
+    );
     let info1 = session.store().resolve(&"demo@1".parse()?)?;
     let info2 = session.store().resolve(&demo2)?;
     for (info, budget) in [(&info1, None), (&info2, Some(1.03))] {
@@ -301,7 +338,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             .map(|a| format!("{} {:.0}%", a.arm, 100.0 * a.pi))
             .collect();
         let pilots = d.unexplored.iter().filter(|u| u.pilot > 0).count();
-        println!(
+        say!(
+            human,
             "   {}@{} self-harm{}: optimal mixture {} → λ_min {} (now {}); {} unexplored arm(s) to pilot",
             d.dataset,
             d.version,
@@ -328,7 +366,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         },
     )?
     .report;
-    println!(
+    say!(
+        human,
         "   plan for demo@2 under {} with a budget of 3000: {} labels, cost {}, every target met: {}",
         targets_path.display(),
         plan.buckets.iter().map(|b| b.n_new).sum::<u64>(),
@@ -340,7 +379,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         }
     );
     for b in &plan.buckets {
-        println!(
+        say!(
+            human,
             "      {:<10} {:>5} labels → worst_se {} → {} (target {})",
             b.bucket,
             b.n_new,
@@ -350,7 +390,10 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         );
     }
 
-    println!("\n8. Signed nutrition label for demo@2, verified offline");
+    say!(
+        human,
+        "\n8. Signed nutrition label for demo@2, verified offline"
+    );
     let pair = overlap::report::signing::generate_key_pair()?;
     let secret_path = args.dir.join("demo-signing.key");
     let public_path = args.dir.join("demo-signing.pub");
@@ -402,7 +445,8 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
             read(&written.attestation)?.as_deref(),
         );
         match verified {
-            Ok(v) => println!(
+            Ok(v) => say!(
+                human,
                 "   {}: signed and VERIFIED (sha256 {}…, signer {}…)",
                 written.path.display(),
                 &v.report_sha256[..12],
@@ -412,26 +456,53 @@ pub(crate) fn run(ctx: &Context, args: DemoArgs) -> Result<Outcome> {
         }
     }
     let dbs = db.display();
-    println!("\nNext:");
-    println!("   overlap --db {dbs} analyze demo@1");
-    println!(
+    say!(human, "\nNext:");
+    say!(human, "   overlap --db {dbs} analyze demo@1");
+    say!(
+        human,
         "   overlap --db {dbs} gate demo@1 --policy {} --format markdown",
         policy_path.display()
     );
-    println!(
+    say!(
+        human,
         "   overlap verify {} --public-key {}",
         args.dir.join("nutrition-label-demo2.html").display(),
         public_path.display()
     );
-    println!("   overlap --db {dbs} design demo@2 --bucket self-harm --max-cost-per-label 1.03");
-    println!(
+    say!(
+        human,
+        "   overlap --db {dbs} design demo@2 --bucket self-harm --max-cost-per-label 1.03"
+    );
+    say!(
+        human,
         "   overlap --db {dbs} plan demo@2 --policy {} --budget 3000",
         targets_path.display()
     );
-    println!("   overlap --db {dbs} audit status demo@2");
-    println!("   overlap --db {dbs} dataset show demo@1");
-    println!("   overlap --db {dbs} dataset diff demo@1 demo@2");
-    println!("   overlap --db {dbs} intervention show shorten");
-    println!("   overlap --db {dbs} registry verify");
+    say!(human, "   overlap --db {dbs} audit status demo@2");
+    say!(human, "   overlap --db {dbs} dataset show demo@1");
+    say!(human, "   overlap --db {dbs} dataset diff demo@1 demo@2");
+    say!(human, "   overlap --db {dbs} intervention show shorten");
+    say!(human, "   overlap --db {dbs} registry verify");
+    if !human {
+        super::output::print_json(&serde_json::json!({
+            "dir": args.dir.display().to_string(),
+            "database": db.display().to_string(),
+            "versions": versions
+                .iter()
+                .map(|v| match v.split_once(' ') {
+                    Some((version, digest)) => serde_json::json!({"version": version, "digest": digest}),
+                    None => serde_json::json!({"version": v}),
+                })
+                .collect::<Vec<_>>(),
+            "gates": gates,
+            "labels": labels.iter().map(|w| serde_json::json!({
+                "file": w.path.display().to_string(),
+                "sha256": w.sha256,
+                "signature": w.signature.as_ref().map(|p| p.display().to_string()),
+                "attestation": w.attestation.as_ref().map(|p| p.display().to_string()),
+            })).collect::<Vec<_>>(),
+            "public_key": public_path.display().to_string(),
+        }))?;
+    }
     Ok(Outcome::Success)
 }

@@ -333,3 +333,20 @@ fn import_progress_shows_bytes_eta_and_phases_on_a_terminal_only() {
     }
     assert!(screen.contains("imported 20000 comparisons"), "{screen}");
 }
+
+#[test]
+fn the_demo_answers_in_json_with_its_walkthrough_on_stderr() {
+    let env = Env::new();
+    let run = env
+        .run(&["demo", "--dir", "demo", "--format", "json"])
+        .expect_code(0);
+    let v = run.json();
+    assert_eq!(v["versions"][0]["version"], "demo@1");
+    assert!(crate::common::is_sha256_hex(
+        v["versions"][1]["digest"].as_str().unwrap()
+    ));
+    assert_eq!(v["gates"][0]["passed"], false);
+    assert_eq!(v["gates"][1]["passed"], true);
+    assert_eq!(v["labels"].as_array().unwrap().len(), 2);
+    assert!(run.stderr.contains("5. Release gate"), "{}", run.stderr);
+}
