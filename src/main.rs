@@ -195,7 +195,7 @@ static VERDICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 fn is_verdict(command: &Command) -> bool {
     matches!(
         command,
-        Command::Gate(_)
+        Command::Gate(gate::GateArgs { command: None, .. })
             | Command::Verify(_)
             | Command::Store(_)
             | Command::Policy(_)

@@ -74,19 +74,59 @@ fn the_demo_refuses_a_folder_it_did_not_create() {
 #[test]
 fn a_closed_stdout_ends_the_command_quietly_and_never_passes_a_verdict() {
     let dir = crate::common::demo_copy();
-    let cases: [(&[&str], i32); 8] = [
+    let cases: &[(&[&str], i32)] = &[
         (&["dataset", "export", "demo@2"], 0),
         (&["dataset", "export", "demo@2", "--output", "csv"], 0),
-        (&["completions", "bash"], 0),
-        (&["analyze", "demo@2"], 0),
         (&["dataset", "list"], 0),
+        (&["dataset", "show", "demo@2"], 0),
+        (&["dataset", "diff", "demo@1", "demo@2"], 0),
+        (&["intervention", "list"], 0),
+        (&["intervention", "show", "shorten"], 0),
+        (&["registry", "log"], 0),
+        (&["analyze", "demo@2"], 0),
+        (&["compare", "demo@1", "demo@2"], 0),
+        (&["audit", "status", "demo@2"], 0),
+        (&["design", "demo@2", "--bucket", "self-harm"], 0),
+        (
+            &["plan", "demo@2", "--policy", "d/precision-targets.yaml"],
+            0,
+        ),
+        (&["report", "history", "demo"], 0),
+        (&["gate", "history", "demo"], 0),
+        (
+            &[
+                "simulate",
+                "--labels",
+                "500",
+                "--replicates",
+                "2",
+                "--strategies",
+                "passive,plugin",
+            ],
+            0,
+        ),
+        (&["completions", "bash"], 0),
+        (&["man"], 0),
+        (&["init", "--db", "fresh.db"], 0),
         // The gate's verdict survives the reader leaving: the failing version still fails.
         (&["gate", "demo@1", "--policy", "d/release-gate.yaml"], 1),
         (&["gate", "demo@2", "--policy", "d/release-gate.yaml"], 0),
         // A verification cut short is no pass either.
         (&["dataset", "verify", "demo"], 141),
+        (&["store", "verify"], 141),
+        (&["registry", "verify"], 141),
+        (&["policy", "lint", "d/release-gate.yaml"], 141),
+        (
+            &[
+                "verify",
+                "d/nutrition-label-demo2.md",
+                "--public-key",
+                "d/demo-signing.pub",
+            ],
+            141,
+        ),
     ];
-    for (args, code) in cases {
+    for &(args, code) in cases {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_overlap"))
             .current_dir(dir.path())
             .env_remove("OVERLAP_DB")
